@@ -1,0 +1,49 @@
+# Every task creates (or reuses) .venv from requirements.txt first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+READY := $(VENV)/.ready
+
+.PHONY: book test refresh drift bench setup-cells screenshots vendor clean
+
+$(READY): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(READY)
+
+## book: build the HTML book into _build/html (from the stored outputs; nothing is executed)
+book: $(READY)
+	$(VENV)/bin/jupyter-book build . --builder html --warningiserror --keep-going --quiet
+
+## test: every test: package, parity, notebooks (strict nbval), and the built HTML in headless Chromium
+test: book
+	$(PY) -m pytest
+
+## refresh: re-execute every notebook in place to accept new outputs (a deliberate act)
+refresh: $(READY)
+	$(PY) -m backprop_lab refresh
+
+## drift: list Bengali cells whose English original changed since they were translated
+drift: $(READY)
+	$(PY) -m backprop_lab drift
+
+## setup-cells: rewrite the Colab setup cell of every notebook from _config.yml
+setup-cells: $(READY)
+	$(PY) -m backprop_lab setup-cells
+
+## bench: measure notebook execution, the book build and the floor; writes benchmarks/results.json
+bench: $(READY)
+	$(PY) benchmarks/run.py
+
+## screenshots: accept the current look of the screenshot pages as the new baseline (look at them first)
+screenshots: book
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_html.py -k screenshot
+
+## vendor: refresh the self-hosted MathJax, widget manager and web font from the npm registry
+vendor:
+	tools/vendor-assets.sh
+
+clean:
+	rm -rf _build

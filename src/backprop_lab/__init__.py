@@ -1,0 +1,12 @@
+"""Helpers for the backpropagation course: gradient checks, plot style, Colab setup.
+
+The lesson code lives in the notebooks; this package holds what a learner need
+not read: checking machinery, plotting defaults, and the tools that keep the two
+editions of the book in step.
+"""
+
+from .gradcheck import compare, numerical_gradient, numerical_gradients, numerical_jacobian, relative_error, Report
+
+__version__ = "0.1.0"
+
+__all__ = ["compare", "numerical_gradient", "numerical_gradients", "numerical_jacobian", "relative_error", "Report"]

@@ -1,0 +1,93 @@
+"""``backprop-lab``: the command line of the course's maintainers and instructors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import notebooks, parity
+
+
+def _drift(args) -> int:
+    problems = parity.check_all(args.root)
+    if not problems:
+        print("All translations are current: every Bengali cell matches the English cell it records.")
+        return 0
+    for problem in problems:
+        print(problem)
+    stale = sum(p.kind == "stale" for p in problems)
+    print(f"\n{len(problems)} problem(s), {stale} stale cell(s). After updating a translation, "
+          "record it with: backprop-lab stamp book/bn/NAME.ipynb --cells N [N ...]")
+    return 1
+
+
+def _stamp(args) -> int:
+    bn_path = Path(args.notebook)
+    parts = list(bn_path.parts)
+    if "bn" not in parts:
+        print(f"{bn_path} is not in a Bengali edition folder (…/bn/…)", file=sys.stderr)
+        return 2
+    parts[len(parts) - 1 - parts[::-1].index("bn")] = "en"
+    en_path = Path(*parts)
+    if not en_path.exists() or not bn_path.exists():
+        print(f"both {en_path} and {bn_path} must exist", file=sys.stderr)
+        return 2
+    if args.cells is None and not args.all:
+        print("say which cells you translated (--cells N ...) or --all", file=sys.stderr)
+        return 2
+    try:
+        done = parity.stamp(en_path, bn_path, None if args.all else args.cells)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"stamped {len(done)} cell(s) of {bn_path}")
+    return 0
+
+
+def _sync_setup_cells(root: Path, paths: list[Path]) -> None:
+    cell = notebooks.setup_cell(root)
+    for path in paths:
+        if notebooks.sync_setup_cell(path, cell):
+            print(f"updated the setup cell of {path}")
+
+
+def _setup_cells(args) -> int:
+    _sync_setup_cells(args.root, notebooks.book_notebooks(args.root))
+    return 0
+
+
+def _refresh(args) -> int:
+    paths = [Path(p) for p in args.notebooks] or notebooks.book_notebooks(args.root)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"no such notebook: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    _sync_setup_cells(args.root, paths)
+    for path in paths:
+        seconds = notebooks.execute(path)
+        print(f"{path}: executed in {seconds:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="backprop-lab", description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path("."), help="the repository root (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("drift", help="list Bengali cells that are stale, unstamped or structurally different").set_defaults(func=_drift)
+
+    p = sub.add_parser("stamp", help="record that Bengali cells translate the current English cells")
+    p.add_argument("notebook", help="the Bengali notebook, e.g. book/bn/01_chain_rule.ipynb")
+    p.add_argument("--cells", type=int, nargs="+", help="indices of the cells you translated")
+    p.add_argument("--all", action="store_true", help="stamp every cell (only after checking them all)")
+    p.set_defaults(func=_stamp)
+
+    sub.add_parser("setup-cells", help="write the Colab setup cell (from _config.yml) into every notebook").set_defaults(func=_setup_cells)
+
+    p = sub.add_parser("refresh", help="re-execute notebooks in place, storing new outputs")
+    p.add_argument("notebooks", nargs="*", help="notebooks to run (default: every notebook of the book)")
+    p.set_defaults(func=_refresh)
+
+    args = parser.parse_args(argv)
+    return args.func(args)

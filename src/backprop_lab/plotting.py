@@ -1,0 +1,79 @@
+"""Plot defaults shared by every chapter: a Bengali font, a colour-blind-safe palette.
+
+Call ``setup("bn")`` or ``setup("en")`` once per notebook, then write every label
+as ``tr("English", "বাংলা")``. Where this matplotlib cannot shape Bengali (before
+3.11, as in some Colab images), ``tr`` falls back to the English label rather than
+draw broken glyphs.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import matplotlib
+from matplotlib import font_manager
+
+__all__ = ["OKABE_ITO", "BENGALI_FONT", "setup", "tr", "can_shape_bengali", "register_bengali_font", "current_lang"]
+
+# Okabe & Ito's palette: distinguishable under every common colour-vision deficiency.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+BENGALI_FONT = "Noto Sans Bengali"
+LATIN_FALLBACK = "DejaVu Sans"  # ships with matplotlib, so it is always there
+LANGS = ("en", "bn")
+
+_state = {"lang": "en", "font_registered": False}
+
+
+def register_bengali_font() -> str:
+    """Make the bundled Noto Sans Bengali known to matplotlib; returns its family name."""
+    if not _state["font_registered"]:
+        fonts = resources.files("backprop_lab") / "fonts"
+        for entry in fonts.iterdir():
+            if entry.name.endswith(".ttf"):
+                with resources.as_file(entry) as path:
+                    font_manager.fontManager.addfont(str(path))
+        _state["font_registered"] = True
+    return BENGALI_FONT
+
+
+def can_shape_bengali() -> bool:
+    """True when matplotlib lays text out with libraqm, which joins Bengali conjuncts."""
+    from matplotlib import ft2font
+
+    version = tuple(int(p) for p in matplotlib.__version__.split(".")[:2] if p.isdigit())
+    return version >= (3, 11) and bool(getattr(ft2font, "__libraqm_version__", ""))
+
+
+def setup(lang: str = "en") -> None:
+    """Apply the course's plot style for an edition ("en" or "bn")."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be 'en' or 'bn', got {lang!r}")
+    _state["lang"] = lang
+    family = [LATIN_FALLBACK]
+    if lang == "bn" and can_shape_bengali():
+        family = [register_bengali_font(), LATIN_FALLBACK]
+    matplotlib.rcParams.update(
+        {
+            "font.family": family,
+            "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
+            "image.cmap": "viridis",
+            "figure.figsize": (6.4, 3.8),
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+
+
+def current_lang() -> str:
+    return _state["lang"]
+
+
+def tr(en: str, bn: str) -> str:
+    """The label for the current edition; English where Bengali cannot be shaped."""
+    if _state["lang"] == "bn" and can_shape_bengali():
+        return bn
+    return en

@@ -1,0 +1,253 @@
+"""The built book (_build/html), read as files and in headless Chromium from file://.
+
+`make test` builds the book first. The browser checks need Debian's chromium
+(`.ci/run` installs it); without it they are reported as skipped, never passed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+BENGALI = re.compile(r"[\u0980-\u09FF]")
+LOCAL_SCHEMES = {"file", "data", "blob", "about"}
+
+
+@pytest.fixture(scope="session")
+def site(root) -> Path:
+    html = root / "_build" / "html"
+    assert (html / "index.html").exists(), "the book is not built: run `make book` (make test does it)"
+    return html
+
+
+@pytest.fixture(scope="session")
+def pages(site) -> dict[str, BeautifulSoup]:
+    found = sorted(p for p in site.rglob("*.html") if "_static" not in p.parts)
+    return {str(p.relative_to(site)): BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser") for p in found}
+
+
+def _chapters(pages, edition):
+    return sorted(name for name in pages if name.startswith(f"book/{edition}/") and not name.endswith("index.html"))
+
+
+def _is_external(url: str) -> bool:
+    return bool(urlparse(url).scheme) and urlparse(url).scheme not in LOCAL_SCHEMES
+
+
+# ---- static checks of every page -------------------------------------------------
+
+def test_no_page_loads_anything_from_another_host(pages):
+    for name, soup in pages.items():
+        loaded = [t.get("src") for t in soup.find_all(["script", "img", "iframe", "source", "audio", "video"])]
+        loaded += [t.get("href") for t in soup.find_all("link") if "stylesheet" in t.get("rel", []) or "preload" in t.get("rel", []) or "icon" in t.get("rel", [])]
+        external = [u for u in loaded if u and _is_external(u)]
+        assert not external, f"{name} loads {external}"
+
+
+def test_vendored_css_refers_only_to_local_files(site):
+    for css in site.joinpath("_static").rglob("*.css"):
+        urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", css.read_text(encoding="utf-8", errors="replace"))
+        assert not [u for u in urls if _is_external(u)], f"{css} refers to {urls}"
+
+
+def test_internal_links_resolve(site, pages):
+    for name, soup in pages.items():
+        for a in soup.find_all("a", href=True):
+            href = a["href"]
+            if _is_external(href) or href.startswith(("#", "mailto:")):
+                continue
+            target = (site / name).parent / unquote(urlparse(href).path)
+            assert target.exists(), f"{name} links to missing {href}"
+
+
+def test_the_landing_page_offers_both_languages(pages):
+    soup = pages["book/index.html"]
+    links = {a.get("hreflang"): a["href"] for a in soup.select(".language-choice a")}
+    assert links == {"bn": "bn/index.html", "en": "en/index.html"}
+
+
+@pytest.mark.parametrize("edition,other", [("en", "bn"), ("bn", "en")])
+def test_every_chapter_links_to_its_twin_and_declares_its_language(site, pages, edition, other):
+    chapters = _chapters(pages, edition)
+    assert chapters
+    for name in chapters:
+        soup = pages[name]
+        assert soup.html.get("lang") == edition, name
+        link = soup.select_one("a.edition-switch-link")
+        assert link is not None, f"{name} has no link to the other edition"
+        assert link["href"] == "../" + other + "/" + Path(name).name
+        assert (site / name).parent.joinpath(link["href"]).resolve().exists()
+
+
+@pytest.mark.parametrize("edition", ["en", "bn"])
+def test_the_sidebar_lists_only_the_pages_own_edition(pages, edition):
+    other = {"en": "bn", "bn": "en"}[edition]
+    for name in _chapters(pages, edition):
+        nav = pages[name].select_one("nav.bd-docs-nav")
+        hrefs = [a["href"] for a in nav.find_all("a", href=True)]
+        assert not [h for h in hrefs if f"/{other}/" in h or h.startswith(f"../{other}")], f"{name}: {hrefs}"
+        titles = [a.get_text(strip=True) for a in nav.find_all("a", href=True) if "glossary" not in a["href"]]
+        assert len(titles) >= 3
+        if edition == "bn":
+            assert all(BENGALI.search(t) for t in titles), f"{name}: sidebar titles not in Bengali: {titles}"
+
+
+def test_the_setup_cell_is_hidden_in_the_book(pages):
+    for name, soup in pages.items():
+        assert "google.colab" not in soup.get_text(), f"{name} shows the Colab setup cell"
+
+
+def test_launch_buttons_point_at_the_configured_repository(root, pages):
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    repo = urlparse(config["repository"]["url"]).path.strip("/")
+    for edition in ("en", "bn"):
+        for name in _chapters(pages, edition):
+            hrefs = [a["href"] for a in pages[name].find_all("a", href=True)]
+            notebook = name.replace(".html", ".ipynb")
+            assert any("colab.research.google.com" in h and repo in h and h.endswith(notebook) for h in hrefs), name
+            assert any("mybinder.org" in h and repo in h for h in hrefs), name
+
+
+def test_glossary_and_citations_are_rendered(pages):
+    assert pages["book/glossary.html"].select("dl.glossary dt")
+    for edition in ("en", "bn"):
+        chapters = _chapters(pages, edition)
+        assert any(pages[n].select("a.reference.internal[href*='glossary.html#term-']") for n in chapters), edition
+        assert any(pages[n].select(".footnote-list, aside.footnote") for n in chapters), f"{edition}: no bibliography"
+
+
+# ---- in the browser -----------------------------------------------------------------
+
+def _chromium() -> str | None:
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it): browser checks skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield b
+        b.close()
+
+
+class Visit:
+    """A page opened in a fresh context, with what it requested and logged."""
+
+    def __init__(self, browser, path: Path, width=1280, height=900):
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.requests, self.errors = [], []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(path.resolve().as_uri(), wait_until="load")
+        self.page.evaluate("() => document.fonts.ready.then(() => true)")
+        if self.page.evaluate("() => !!window.MathJax"):
+            self.page.wait_for_function("() => window.MathJax.startup && window.MathJax.startup.promise", timeout=20000)
+            self.page.evaluate("() => MathJax.startup.promise.then(() => true)")
+
+    def close(self):
+        self.context.close()
+
+
+def _browser_pages(pages):
+    return ["book/index.html", "book/glossary.html"] + _chapters(pages, "en") + _chapters(pages, "bn")
+
+
+def test_pages_load_cleanly_offline_and_typeset_their_math(browser, site, pages):
+    for name in _browser_pages(pages):
+        visit = Visit(browser, site / name)
+        try:
+            external = [u for u in visit.requests if _is_external(u)]
+            assert not external, f"{name} requested {external}"
+            assert not visit.errors, f"{name} logged errors: {visit.errors}"
+            text = visit.page.inner_text("article")
+            assert "\\(" not in text and "$$" not in text and "\\[" not in text, f"{name}: raw TeX left untypeset"
+            if pages[name].select(".math"):
+                assert visit.page.locator("mjx-container").count() > 0, f"{name}: MathJax typeset nothing"
+        finally:
+            visit.close()
+
+
+def test_bengali_pages_use_the_self_hosted_bengali_font(browser, site, pages):
+    for name in _chapters(pages, "bn")[:2]:
+        visit = Visit(browser, site / name)
+        try:
+            cdp = visit.context.new_cdp_session(visit.page)
+            cdp.send("DOM.enable")
+            cdp.send("CSS.enable")
+            visit.page.evaluate(
+                """() => [...document.querySelectorAll('article h1, article p')]
+                    .filter(e => /[\u0980-\u09FF]/.test(e.textContent))
+                    .forEach((e, i) => e.setAttribute('data-bengali', e.tagName.toLowerCase()))"""
+            )
+            doc = cdp.send("DOM.getDocument", {"depth": -1})
+            for selector in ("[data-bengali=h1]", "[data-bengali=p]"):
+                node = cdp.send("DOM.querySelector", {"nodeId": doc["root"]["nodeId"], "selector": selector})
+                fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+                bengali = [f for f in fonts if "Bengali" in f["familyName"]]
+                assert bengali and all(f["isCustomFont"] for f in bengali), f"{name} {selector}: {fonts}"
+        finally:
+            visit.close()
+
+
+def test_the_language_link_leads_to_the_same_chapter_in_the_other_edition(browser, site, pages):
+    for name in (_chapters(pages, "bn")[0], _chapters(pages, "en")[0]):
+        visit = Visit(browser, site / name)
+        try:
+            before = visit.page.get_attribute("html", "lang")
+            visit.page.click("a.edition-switch-link")
+            visit.page.wait_for_load_state("load")
+            after_url = visit.page.url
+            assert Path(unquote(urlparse(after_url).path)).exists()
+            assert Path(after_url).name == Path(name).name
+            assert visit.page.get_attribute("html", "lang") == {"bn": "en", "en": "bn"}[before]
+            assert visit.page.title()
+        finally:
+            visit.close()
+
+
+SCREENSHOT_PAGE = "00_preface.html"
+
+
+@pytest.mark.parametrize("edition", ["en", "bn"])
+def test_screenshot_matches_the_reviewed_baseline(browser, site, root, edition):
+    """A pixel comparison of the top of the preface in each edition against a baseline a
+    person has looked at. After an intended visual change: `make screenshots`, look, commit."""
+    from PIL import Image, ImageChops
+
+    visit = Visit(browser, site / "book" / edition / SCREENSHOT_PAGE)
+    out = root / "_build" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    actual_path = out / f"{edition}.png"
+    try:
+        visit.page.screenshot(path=str(actual_path))
+    finally:
+        visit.close()
+    baseline_path = root / "tests" / "screenshots" / f"{edition}.png"
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        baseline_path.parent.mkdir(exist_ok=True)
+        shutil.copy(actual_path, baseline_path)
+    assert baseline_path.exists(), f"no baseline {baseline_path}: run `make screenshots` and review it"
+    actual, baseline = Image.open(actual_path).convert("L"), Image.open(baseline_path).convert("L")
+    assert actual.size == baseline.size
+    diff = ImageChops.difference(actual, baseline)
+    changed = sum(diff.point(lambda v: 255 if v > 64 else 0).histogram()[255:]) / (actual.size[0] * actual.size[1])
+    if changed > 0.01:
+        diff.point(lambda v: 255 - min(255, 4 * v)).save(out / f"{edition}-diff.png")
+    assert changed <= 0.01, f"{changed:.1%} of pixels differ from {baseline_path}; see {out}"

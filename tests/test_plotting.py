@@ -1,0 +1,60 @@
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+from backprop_lab import plotting  # noqa: E402
+
+
+def test_bundled_bengali_font_is_found_by_matplotlib():
+    family = plotting.register_bengali_font()
+    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    assert "NotoSansBengali" in path
+
+
+def test_this_matplotlib_shapes_bengali():
+    # requirements.txt pins matplotlib 3.11, whose wheels lay text out with libraqm.
+    assert plotting.can_shape_bengali()
+
+
+def test_bengali_setup_uses_the_font_and_bengali_labels():
+    plotting.setup("bn")
+    try:
+        assert matplotlib.rcParams["font.family"][0] == plotting.BENGALI_FONT
+        assert plotting.tr("Layer", "স্তর") == "স্তর"
+        fig, ax = plt.subplots()
+        text = ax.set_title("গ্রেডিয়েন্ট")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing" without the font
+            fig.canvas.draw()
+        assert text.get_fontfamily()[0] == plotting.BENGALI_FONT
+        plt.close(fig)
+    finally:
+        plotting.setup("en")
+
+
+def test_bengali_falls_back_to_english_where_it_cannot_be_shaped(monkeypatch):
+    monkeypatch.setattr(plotting, "can_shape_bengali", lambda: False)
+    plotting.setup("bn")
+    try:
+        assert plotting.tr("Layer", "স্তর") == "Layer"
+        assert plotting.BENGALI_FONT not in matplotlib.rcParams["font.family"]
+    finally:
+        plotting.setup("en")
+
+
+def test_english_setup_and_palette():
+    plotting.setup("en")
+    assert plotting.tr("Layer", "স্তর") == "Layer"
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    assert colors == plotting.OKABE_ITO
+
+
+def test_unknown_language_is_refused():
+    with pytest.raises(ValueError, match="'en' or 'bn'"):
+        plotting.setup("fr")
