@@ -7,10 +7,12 @@ READY := $(VENV)/.ready
 .PHONY: book test refresh drift bench setup-cells screenshots vendor clean
 
 $(READY): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed (the pinned matplotlib 3.11, which shapes Bengali, requires it)."; \
+	    echo "Run: make PYTHON=python3.11 ..."; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -q --no-deps -e .
 	touch $(READY)
 
 ## book: build the HTML book into _build/html (from the stored outputs; nothing is executed)

@@ -251,3 +251,36 @@ def test_screenshot_matches_the_reviewed_baseline(browser, site, root, edition):
     if changed > 0.01:
         diff.point(lambda v: 255 - min(255, 4 * v)).save(out / f"{edition}-diff.png")
     assert changed <= 0.01, f"{changed:.1%} of pixels differ from {baseline_path}; see {out}"
+
+
+def test_the_self_hosted_widget_manager_renders_stored_widget_state(browser, site, tmp_path):
+    """A page like the ones myst-nb writes for a notebook with widgets, using the book's
+    own copies of require.js and the ipywidgets HTML manager: the slider must appear,
+    with the stored value, and nothing may be fetched from elsewhere."""
+    import json
+
+    import ipywidgets
+    from ipywidgets.embed import embed_data
+
+    slider = ipywidgets.IntSlider(value=7, min=0, max=60, description="depth")
+    data = embed_data(views=[slider])
+    static = (site / "_static").resolve().as_uri()
+    page = tmp_path / "widget.html"
+    page.write_text(
+        f"""<!doctype html><html><head>
+<script src="{static}/widgets/require.js"></script>
+<script src="{static}/widgets/embed-amd.js"></script>
+<script type="application/vnd.jupyter.widget-state+json">{json.dumps(data["manager_state"])}</script>
+</head><body>
+<script type="application/vnd.jupyter.widget-view+json">{json.dumps(data["view_specs"][0])}</script>
+</body></html>""",
+        encoding="utf-8",
+    )
+    visit = Visit(browser, page)
+    try:
+        visit.page.wait_for_selector(".widget-slider", timeout=15000)
+        assert visit.page.inner_text(".widget-readout") == "7"
+        assert not [u for u in visit.requests if _is_external(u)], visit.requests
+        assert not visit.errors, visit.errors
+    finally:
+        visit.close()

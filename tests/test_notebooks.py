@@ -85,3 +85,19 @@ def test_setup_cell_does_nothing_outside_colab(root, monkeypatch):
 def test_repository_url_must_be_https():
     with pytest.raises(ValueError, match="https"):
         colab.setup_cell_source("git@example.org:x/y")
+
+
+def test_every_notebook_checks_its_results_and_every_stored_check_passed(book):
+    for path, nb in book.items():
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert any("compare(" in c.source for c in code) and any("assert" in c.source for c in code), path
+        printed = "".join(o.get("text", "") for c in code for o in c.outputs if o.get("output_type") == "stream")
+        assert ("PASS" in printed) or ("মিলেছে" in printed), f"{path}: no passing check in the stored outputs"
+        assert "FAIL" not in printed and "মেলেনি" not in printed, f"{path}: a stored check failed"
+
+
+def test_unchecked_outputs_say_why(book):
+    for path, nb in book.items():
+        for i, cell in enumerate(nb.cells):
+            if "nbval-ignore-output" in cell.metadata.get("tags", []):
+                assert "# Output not compared:" in cell.source, f"{path} cell {i}: say why its output is not compared"
