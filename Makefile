@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: book test refresh drift bench setup-cells screenshots vendor clean
+.PHONY: book test refresh drift bench setup-cells exercises screenshots vendor clean
 
 $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -31,9 +31,13 @@ refresh: $(READY)
 drift: $(READY)
 	$(PY) -m backprop_lab drift
 
-## setup-cells: rewrite the Colab setup cell of every notebook from _config.yml
+## setup-cells: rewrite the Colab setup cell of every chapter and master from _config.yml
 setup-cells: $(READY)
 	$(PY) -m backprop_lab setup-cells
+
+## exercises: generate the student notebooks in exercises/ from the masters in solutions/
+exercises: $(READY)
+	$(PY) -m backprop_lab exercises
 
 ## bench: measure notebook execution, the book build and the floor; writes benchmarks/results.json
 bench: $(READY)

@@ -21,20 +21,17 @@ LOCAL_SCHEMES = {"file", "data", "blob", "about"}
 
 
 @pytest.fixture(scope="session")
-def site(root) -> Path:
-    html = root / "_build" / "html"
-    assert (html / "index.html").exists(), "the book is not built: run `make book` (make test does it)"
-    return html
-
-
-@pytest.fixture(scope="session")
 def pages(site) -> dict[str, BeautifulSoup]:
     found = sorted(p for p in site.rglob("*.html") if "_static" not in p.parts)
     return {str(p.relative_to(site)): BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser") for p in found}
 
 
 def _chapters(pages, edition):
-    return sorted(name for name in pages if name.startswith(f"book/{edition}/") and not name.endswith("index.html"))
+    """The edition's chapter and exercise pages."""
+    return sorted(
+        name for name in pages
+        if name.startswith((f"book/{edition}/", f"exercises/{edition}/")) and not name.endswith("index.html")
+    )
 
 
 def _is_external(url: str) -> bool:

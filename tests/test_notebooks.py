@@ -26,14 +26,17 @@ def test_toc_and_notebooks_agree(root):
     listed = set(_toc_files(root))
     for entry in listed:
         assert any((root / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), f"{entry} is in _toc.yml but missing"
-    for path in notebooks.book_notebooks(root):
+    for path in notebooks.book_notebooks(root) + notebooks.exercise_notebooks(root):
         assert str(path.relative_to(root).with_suffix("")) in listed, f"{path} is not in _toc.yml"
+    assert not [f for f in listed if f.startswith("solutions/")], "solutions must never be built into the book"
 
 
 def test_both_editions_list_the_same_chapters_in_the_same_order(root):
     files = _toc_files(root)
-    en = [f.split("/")[-1] for f in files if f.startswith("book/en/")]
-    bn = [f.split("/")[-1] for f in files if f.startswith("book/bn/")]
+    en = [f.split("/", 1)[1] for f in files if f.startswith(("book/en/", "exercises/en/"))]
+    bn = [f.split("/", 1)[1] for f in files if f.startswith(("book/bn/", "exercises/bn/"))]
+    en = [f.replace("en/", "", 1) for f in en]
+    bn = [f.replace("bn/", "", 1) for f in bn]
     assert en == bn and len(en) >= 3
 
 

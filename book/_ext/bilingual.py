@@ -10,15 +10,16 @@ from __future__ import annotations
 from html import escape
 
 EDITIONS = {
-    "en": {"lang": "en", "other": "bn", "switch": "এই অধ্যায় বাংলায় পড়ো", "glossary": "Glossary"},
-    "bn": {"lang": "bn", "other": "en", "switch": "Read this chapter in English", "glossary": "পরিভাষা (Glossary)"},
+    "en": {"lang": "en", "other": "bn", "switch": "এই অধ্যায় বাংলায় পড়ো", "switch_exercise": "এই অনুশীলনী বাংলায় পড়ো", "glossary": "Glossary"},
+    "bn": {"lang": "bn", "other": "en", "switch": "Read this chapter in English", "switch_exercise": "Read this exercise in English", "glossary": "পরিভাষা (Glossary)"},
 }
 PREFIX = "book/"
+EDITION_ROOTS = ("book", "exercises")  # book/en/..., exercises/en/... (student notebooks)
 
 
 def edition_of(pagename: str) -> str | None:
     parts = pagename.split("/")
-    if len(parts) >= 3 and parts[0] + "/" == PREFIX and parts[1] in EDITIONS:
+    if len(parts) >= 3 and parts[0] in EDITION_ROOTS and parts[1] in EDITIONS:
         return parts[1]
     return None
 
@@ -46,9 +47,10 @@ def add_edition_context(app, pagename, templatename, context, doctree):
         raise RuntimeError(f"{pagename} has no counterpart {twin} in the other edition")
     href = context["pathto"](twin)
     other = info["other"]
+    label = info["switch_exercise"] if pagename.startswith("exercises/") else info["switch"]
     switch = (
         f'<p class="edition-switch"><a class="edition-switch-link" href="{escape(href)}" '
-        f'hreflang="{other}" lang="{other}">{escape(info["switch"])}</a></p>\n'
+        f'hreflang="{other}" lang="{other}">{escape(label)}</a></p>\n'
     )
     context["edition_twin_url"] = href
     context["body"] = switch + context.get("body", "")

@@ -5,8 +5,9 @@ not read: checking machinery, plotting defaults, and the tools that keep the two
 editions of the book in step.
 """
 
+from .exercises import check
 from .gradcheck import compare, numerical_gradient, numerical_gradients, numerical_jacobian, relative_error, Report
 
 __version__ = "0.1.0"
 
-__all__ = ["compare", "numerical_gradient", "numerical_gradients", "numerical_jacobian", "relative_error", "Report"]
+__all__ = ["check", "compare", "numerical_gradient", "numerical_gradients", "numerical_jacobian", "relative_error", "Report"]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import notebooks, parity
+from . import authoring, notebooks, parity
 
 
 def _drift(args) -> int:
@@ -53,7 +53,7 @@ def _sync_setup_cells(root: Path, paths: list[Path]) -> None:
 
 
 def _setup_cells(args) -> int:
-    _sync_setup_cells(args.root, notebooks.book_notebooks(args.root))
+    _sync_setup_cells(args.root, notebooks.book_notebooks(args.root) + notebooks.master_notebooks(args.root))
     return 0
 
 
@@ -70,6 +70,44 @@ def _refresh(args) -> int:
     return 0
 
 
+def _exercises(args) -> int:
+    for path in authoring.write(args.root):
+        print(f"wrote {path}")
+    return 0
+
+
+def _grade(args) -> int:
+    from .grading import grader
+
+    try:
+        rows = grader.grade(args.exercise, Path(args.submissions), Path(args.out), seed=args.seed,
+                            timeout=args.timeout, jobs=args.jobs, force=args.force)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(rows)} submission(s) in {Path(args.out) / 'grades.csv'}")
+    return 0
+
+
+def _gradescope(args) -> int:
+    from .grading import gradescope
+
+    try:
+        path = gradescope.package(args.exercise, Path(args.out), args.root.resolve())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
+    return 0
+
+
+def _gradescope_run(args) -> int:
+    from .grading import gradescope
+
+    gradescope.run(args.exercise, Path(args.submission), Path(args.results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="backprop-lab", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path("."), help="the repository root (default: .)")
@@ -83,11 +121,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="stamp every cell (only after checking them all)")
     p.set_defaults(func=_stamp)
 
-    sub.add_parser("setup-cells", help="write the Colab setup cell (from _config.yml) into every notebook").set_defaults(func=_setup_cells)
+    sub.add_parser("setup-cells", help="write the Colab setup cell (from _config.yml) into every chapter and master").set_defaults(func=_setup_cells)
 
     p = sub.add_parser("refresh", help="re-execute notebooks in place, storing new outputs")
     p.add_argument("notebooks", nargs="*", help="notebooks to run (default: every notebook of the book)")
     p.set_defaults(func=_refresh)
+
+    sub.add_parser("exercises", help="generate exercises/ (student notebooks) from the masters in solutions/").set_defaults(func=_exercises)
+
+    p = sub.add_parser("grade", help="grade a folder of submitted notebooks into OUT/grades.csv")
+    p.add_argument("exercise", help="e.g. ex01")
+    p.add_argument("submissions", help="a folder; every *.ipynb directly in it is one submission")
+    p.add_argument("--out", required=True, help="where grades.csv and one results.json per submission go")
+    p.add_argument("--seed", type=int, help="seed of the random test inputs (default: a fresh one, recorded)")
+    p.add_argument("--timeout", type=float, default=120, help="wall-time limit per submission, seconds (default 120)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--force", action="store_true", help="grade again what was already graded")
+    p.set_defaults(func=_grade)
+
+    p = sub.add_parser("gradescope", help="package the grader of an exercise as a Gradescope autograder zip")
+    p.add_argument("exercise")
+    p.add_argument("--out", required=True, help="e.g. autograder.zip")
+    p.set_defaults(func=_gradescope)
+
+    p = sub.add_parser("gradescope-run", help="(used by run_autograder on Gradescope)")
+    p.add_argument("exercise")
+    p.add_argument("--submission", required=True)
+    p.add_argument("--results", required=True)
+    p.set_defaults(func=_gradescope_run)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -14,10 +14,23 @@ import nbformat
 from .colab import SETUP_TAGS, setup_cell_source
 
 BOOK_GLOBS = ["book/en/*.ipynb", "book/bn/*.ipynb"]
+MASTER_GLOBS = ["solutions/en/*.ipynb", "solutions/bn/*.ipynb"]
+EXERCISE_GLOBS = ["exercises/en/*.ipynb", "exercises/bn/*.ipynb"]
 
 
 def book_notebooks(root: Path) -> list[Path]:
+    """The chapters: stored with outputs, executed by nbval and `make refresh`."""
     return sorted(p for pattern in BOOK_GLOBS for p in root.glob(pattern))
+
+
+def master_notebooks(root: Path) -> list[Path]:
+    """The instructors' exercise masters in solutions/ (stored without outputs)."""
+    return sorted(p for pattern in MASTER_GLOBS for p in root.glob(pattern))
+
+
+def exercise_notebooks(root: Path) -> list[Path]:
+    """The student notebooks, generated from the masters."""
+    return sorted(p for pattern in EXERCISE_GLOBS for p in root.glob(pattern))
 
 
 def repo_url(root: Path) -> str:

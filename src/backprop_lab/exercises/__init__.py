@@ -1,0 +1,214 @@
+"""The graded exercises: what each question asks for, and how an answer is judged.
+
+A question names the function the student writes, the inputs it is called with
+(random ones from a seed plus edge cases: zeros, ties, large values, batch size 1,
+non-square shapes) and a *reference*: the same quantity computed by torch.autograd
+or central differences. No expected answers are stored anywhere, so nothing can
+leak: the public self-check (:func:`check`) and the grader use the same rules,
+the grader with fresh seeds.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..gradcheck import relative_error
+
+GRADING_ENV = "BACKPROP_LAB_GRADING"
+PUBLIC_SEED = 20260101
+
+
+@dataclass(frozen=True)
+class Fn:
+    """A function passed as an argument, sent across the sandbox as data: a name from
+    :data:`TEST_FUNCTIONS` plus its numeric parameters."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+
+    def __call__(self, *args):
+        return TEST_FUNCTIONS[self.name](self.params, *args)
+
+
+TEST_FUNCTIONS: dict[str, Callable] = {
+    # f(x) = sum(sin(x) * x^2): smooth, nonlinear in every entry
+    "sin_square_sum": lambda p, x: float(np.sum(np.sin(x) * x * x)),
+    # f(x) = 1/2 x^T A x + c^T x, for a square A (not symmetric) and a vector c
+    "quadratic": lambda p, x: float(0.5 * x.reshape(-1) @ p["A"] @ x.reshape(-1) + p["c"] @ x.reshape(-1)),
+    # f(W) = sum(tanh(W @ v)) for a fixed vector v
+    "tanh_layer": lambda p, W: float(np.sum(np.tanh(W @ p["v"]))),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str  # what the case probes: "random", "zeros", "ties", "batch size 1", ...
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Question:
+    qid: str  # "ex01.q1"
+    function: str  # the name the student's notebook must define
+    points: int
+    title: dict  # {"en": ..., "bn": ...}
+    cases: Callable[[np.random.Generator], list]  # -> list[Case]
+    reference: Callable  # the same arguments -> the correct value (autograd / central differences)
+    tol: float = 1e-7
+    no_torch: bool = False  # the answer must not use PyTorch (the grader hides it)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str  # "ex01"
+    notebook: str  # file name in solutions/ and exercises/
+    questions: tuple
+
+    @property
+    def max_score(self) -> int:
+        return sum(q.points for q in self.questions)
+
+    @property
+    def no_torch(self) -> bool:
+        return any(q.no_torch for q in self.questions)
+
+
+# ---- judging one value ----------------------------------------------------------------
+
+MESSAGES = {
+    "passed": {"en": "passed", "bn": "মিলেছে"},
+    "mismatch": {"en": "relative error {err:.1e} (allowed {tol:.0e})", "bn": "আপেক্ষিক ত্রুটি {err:.1e} (সর্বোচ্চ {tol:.0e} চলবে)"},
+    "shape": {"en": "returned shape {got}, expected shape {want}", "bn": "ফেরত দেওয়া আকৃতি {got}, প্রত্যাশিত আকৃতি {want}"},
+    "structure": {"en": "returned {got}, expected {want}", "bn": "ফেরত দিয়েছ {got}, প্রত্যাশিত {want}"},
+    "nonfinite": {"en": "returned NaN or infinity", "bn": "ফলাফলে NaN বা অসীম মান আছে"},
+    "raised": {"en": "raised {exc}", "bn": "{exc} ত্রুটি দেখিয়েছে"},
+    "not_implemented": {"en": "not answered yet (NotImplementedError)", "bn": "এখনও উত্তর লেখা হয়নি (NotImplementedError)"},
+    "missing": {"en": "no function named {name} is defined", "bn": "{name} নামে কোনো ফাংশন সংজ্ঞায়িত নেই"},
+    "torch": {"en": "uses PyTorch, which this question forbids", "bn": "PyTorch ব্যবহার করেছে, যা এই প্রশ্নে নিষেধ"},
+    "case": {"en": "case {i} ({label})", "bn": "কেস {i} ({label})"},
+    "summary": {"en": "{qid}: {passed}/{total} cases passed", "bn": "{qid}: {total}টি কেসের মধ্যে {passed}টি মিলেছে"},
+}
+
+
+CASE_LABELS_BN = {
+    "random": "এলোমেলো ইনপুট",
+    "non-square": "অবর্গাকার আকৃতি",
+    "zeros": "শূন্য",
+    "one entry": "একটিমাত্র উপাদান",
+    "some ties": "কয়েকটি সমান মান",
+    "all tied": "সব মান সমান",
+    "one input": "একটিমাত্র ইনপুট",
+    "saturated tanh": "সম্পৃক্ত tanh",
+    "zero input, zero biases (ReLU at 0)": "শূন্য ইনপুট, শূন্য বায়াস (0-তে ReLU)",
+    "large logits": "বড় লজিট",
+    "batch of 8": "8টি উদাহরণের ব্যাচ",
+    "batch size 1": "ব্যাচের আকার 1",
+    "large logits, batch of 5": "বড় লজিট, 5টি উদাহরণের ব্যাচ",
+}
+
+
+def label(text: str, lang: str) -> str:
+    """A case's label in the reader's language."""
+    return CASE_LABELS_BN.get(text, text) if lang == "bn" else text
+
+
+def message(key: str, lang: str, **kw) -> str:
+    return MESSAGES[key][lang].format(**kw)
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"{len(value)} values"
+    if isinstance(value, dict):
+        return "{" + ", ".join(sorted(value)) + "}"
+    return type(value).__name__
+
+
+def judge(got, want, tol: float) -> tuple[str, dict]:
+    """Compare a returned value with the reference; returns (message key, fields)."""
+    if isinstance(want, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(want):
+            return "structure", {"got": _describe(got), "want": _describe(want)}
+        for g, w in zip(got, want):
+            verdict = judge(g, w, tol)
+            if verdict[0] != "passed":
+                return verdict
+        return "passed", {}
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return "structure", {"got": _describe(got), "want": _describe(want)}
+        for key in sorted(want):
+            verdict = judge(got[key], want[key], tol)
+            if verdict[0] != "passed":
+                return verdict
+        return "passed", {}
+    try:
+        g = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return "structure", {"got": _describe(got), "want": _describe(want)}
+    w = np.asarray(want, dtype=np.float64)
+    if g.shape != w.shape:
+        return "shape", {"got": g.shape, "want": w.shape}
+    if not np.all(np.isfinite(g)):
+        return "nonfinite", {}
+    err = relative_error(g, w)
+    if err > tol:
+        return "mismatch", {"err": err, "tol": tol}
+    return "passed", {}
+
+
+# ---- the registry and the public self-check -------------------------------------------
+
+def registry() -> dict:
+    from . import ex01, ex08
+
+    return {ex.name: ex for ex in (ex01.EXERCISE, ex08.EXERCISE)}
+
+
+def question(qid: str) -> Question:
+    exercise = registry().get(qid.split(".")[0])
+    for q in exercise.questions if exercise else ():
+        if q.qid == qid:
+            return q
+    raise KeyError(f"no question {qid!r}; questions look like 'ex01.q1'")
+
+
+def _copy(args):
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def check(qid: str, function, lang: str = "en") -> bool:
+    """Run the public cases of a question on your function and print what passed.
+
+    Prints, for each case, whether your answer matched the reference (autograd or
+    central differences) and the measured error; never the expected code. Returns
+    True when every case passed.
+    """
+    if lang not in ("en", "bn"):
+        raise ValueError("lang must be 'en' or 'bn'")
+    if os.environ.get(GRADING_ENV):
+        return False  # inside the grader, the grader's own cases decide
+    q = question(qid)
+    cases = q.cases(np.random.default_rng(PUBLIC_SEED))
+    passed = 0
+    for i, case in enumerate(cases, 1):
+        where = message("case", lang, i=i, label=label(case.label, lang))
+        try:
+            got = function(*_copy(case.args))
+        except NotImplementedError:
+            print(f"{where}: {message('not_implemented', lang)}")
+            continue
+        except Exception as exc:  # the student's code: any failure is feedback
+            print(f"{where}: {message('raised', lang, exc=type(exc).__name__ + ': ' + str(exc)[:200])}")
+            continue
+        key, fields = judge(got, q.reference(*_copy(case.args)), q.tol)
+        passed += key == "passed"
+        print(f"{where}: {message(key, lang, **fields)}")
+    print(message("summary", lang, qid=qid, passed=passed, total=len(cases)))
+    return passed == len(cases)
