@@ -85,5 +85,22 @@ def execute(path: Path, timeout: int = 900, store: bool = True) -> float:
     client.execute()
     elapsed = time.perf_counter() - start
     if store:
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = merge_streams(cell.outputs)
         nbformat.write(nb, path)
     return elapsed
+
+
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) pieces, which the kernel may split at any
+    point, so that the book shows one block per stream (nbval joins them too)."""
+    merged = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if out.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream" \
+                and last.get("name") == out.get("name"):
+            last["text"] = last["text"] + out["text"]
+        else:
+            merged.append(out)
+    return merged
