@@ -25,6 +25,17 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from backprop_lab import notebooks  # noqa: E402
 
+
+def _bench(name: str):
+    """benchmarks/<name>.py, loaded by path (a bare `import widgets` could find another module)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 FLOOR_SOURCE = "import numpy, torch, matplotlib.pyplot"
 
 
@@ -75,9 +86,16 @@ def main() -> None:
     results["book_build_seconds"] = round(build, 2)
     results["book_build_ratio_to_floor"] = round(build / floor, 2)
     results["site_size_mb"] = round(size, 2)
+    results.update(_bench("widgets").measure())
+    results.update(_bench("grading").measure())
     out = ROOT / "benchmarks" / "results.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"floor {floor:.1f} s, book build {build:.1f} s, site {size:.1f} MB; written to {out.relative_to(ROOT)}")
+    print(f"floor {floor:.1f} s, book build {build:.1f} s, site {size:.1f} MB; "
+          f"widget update {results['widget_update_ms_median']:.1f} ms "
+          f"({results['widget_update_ratio_to_bare_redraw']:.2f}× a bare redraw), grading "
+          f"{results['grading_seconds_per_submission']:.2f} s per submission "
+          f"({results['grading_ratio_to_bare_execution']:.1f}× bare execution), "
+          f"{results['submissions_per_minute_jobs2']:.0f} per minute with --jobs 2; written to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
