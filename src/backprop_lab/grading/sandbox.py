@@ -105,7 +105,8 @@ def protections() -> dict:
     root = os.geteuid() == 0
     return {
         "sandbox (bubblewrap: no network, private filesystem, PID namespace)": True if bwrap else "bwrap is not installed or cannot create namespaces here",
-        "wall-time limit, whole process tree killed": True,
+        "wall-time limit, whole process tree killed": True if bwrap or has_cgroup
+        else "only the submission's process group is killed (no PID namespace or cgroup here)",
         "memory limit": True,
         "process-count limit": True if has_cgroup or not root else "no cgroup could be made and RLIMIT_NPROC does not bind root",
         "file-size limit": True,
