@@ -41,6 +41,11 @@ TEST_FUNCTIONS: dict[str, Callable] = {
     "quadratic": lambda p, x: float(0.5 * x.reshape(-1) @ p["A"] @ x.reshape(-1) + p["c"] @ x.reshape(-1)),
     # f(W) = sum(tanh(W @ v)) for a fixed vector v
     "tanh_layer": lambda p, W: float(np.sum(np.tanh(W @ p["v"]))),
+    # The gradients of the three functions above, for questions that hand the student a gradient
+    # (ex05); the references check them against autograd before using them.
+    "sin_square_sum_grad": lambda p, x: np.cos(x) * x * x + 2 * x * np.sin(x),
+    "quadratic_grad": lambda p, x: (0.5 * (p["A"] + p["A"].T) @ x.reshape(-1) + p["c"]).reshape(x.shape),
+    "tanh_layer_grad": lambda p, W: np.outer(1 - np.tanh(W @ p["v"]) ** 2, p["v"]),
 }
 
 
@@ -60,6 +65,7 @@ class Question:
     reference: Callable  # the same arguments -> the correct value (autograd / central differences)
     tol: float = 1e-7
     no_torch: bool = False  # the answer must not use PyTorch (the grader hides it)
+    no_helpers: bool = False  # the answer must not call backprop_lab's gradient-check helpers
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,10 @@ class Exercise:
     @property
     def no_torch(self) -> bool:
         return any(q.no_torch for q in self.questions)
+
+    @property
+    def no_helpers(self) -> bool:
+        return any(q.no_helpers for q in self.questions)
 
 
 # ---- judging one value ----------------------------------------------------------------
@@ -108,6 +118,47 @@ CASE_LABELS_BN = {
     "batch of 8": "8টি উদাহরণের ব্যাচ",
     "batch size 1": "ব্যাচের আকার 1",
     "large logits, batch of 5": "বড় লজিট, 5টি উদাহরণের ব্যাচ",
+    # ex02
+    "square shapes": "বর্গাকার আকৃতি",
+    "one output": "একটিমাত্র আউটপুট",
+    "some exact zeros": "কয়েকটি মান ঠিক শূন্য",
+    "the same map twice": "একই ম্যাপ দুবার",
+    "no gradient from the second map": "দ্বিতীয় ম্যাপ থেকে কোনো গ্রেডিয়েন্ট নেই",
+    # ex03
+    "depth 1 (no hidden layer)": "গভীরতা 1 (কোনো লুকানো স্তর নেই)",
+    "depth 2": "গভীরতা 2",
+    "depth 3": "গভীরতা 3",
+    "depth 4": "গভীরতা 4",
+    "depth 5": "গভীরতা 5",
+    "soft targets": "নরম লক্ষ্য (0 আর 1-এর মাঝের মান)",
+    "nearly equal": "প্রায় সমান",
+    "tiny values": "খুব ছোট মান",
+    "equal arrays": "হুবহু সমান অ্যারে",
+    "one of them zero": "একটি অ্যারে শূন্য",
+    "both zero": "দুটিই শূন্য",
+    "2-D input": "2-D ইনপুট",
+    "quadratic function": "দ্বিঘাত ফাংশন",
+    # ex04
+    "one class": "একটিমাত্র শ্রেণি",
+    "two classes": "দুটি শ্রেণি",
+    "batch of 6": "6টি উদাহরণের ব্যাচ",
+    "large positive logits": "বড় ধনাত্মক লজিট",
+    "large negative logits": "বড় ঋণাত্মক লজিট",
+    # ex05
+    "2-D weights": "2-D ওজন",
+    "no weight decay": "ওজন ক্ষয় নেই",
+    "zero gradient (decay only)": "শূন্য গ্রেডিয়েন্ট (শুধু ক্ষয়)",
+    "one step": "একটি ধাপ",
+    "2-D weights, several steps": "2-D ওজন, কয়েকটি ধাপ",
+    "many steps": "অনেকগুলো ধাপ",
+    "zero steps": "শূন্য ধাপ (k = 0)",
+    "on the threshold": "ঠিক সীমার ওপর",
+    "no penalty": "কোনো জরিমানা নেই",
+    "first step": "প্রথম ধাপ",
+    "later step": "পরের দিকের একটি ধাপ",
+    "gradients of different scales": "ভিন্ন ভিন্ন মাপের গ্রেডিয়েন্ট",
+    "other hyper-parameters": "অন্য হাইপারপ্যারামিটার",
+    "zero gradient": "শূন্য গ্রেডিয়েন্ট",
 }
 
 
@@ -166,9 +217,10 @@ def judge(got, want, tol: float) -> tuple[str, dict]:
 # ---- the registry and the public self-check -------------------------------------------
 
 def registry() -> dict:
-    from . import ex01, ex08
+    from . import ex01, ex02, ex03, ex04, ex05, ex08
 
-    return {ex.name: ex for ex in (ex01.EXERCISE, ex08.EXERCISE)}
+    exercises = (ex01.EXERCISE, ex02.EXERCISE, ex03.EXERCISE, ex04.EXERCISE, ex05.EXERCISE, ex08.EXERCISE)
+    return {ex.name: ex for ex in exercises}
 
 
 def question(qid: str) -> Question:
@@ -180,7 +232,12 @@ def question(qid: str) -> Question:
 
 
 def _copy(args):
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    """The arguments as the grader delivers them: through the data-only format, so the
+    self-check and the grader call a function with exactly the same kinds of values
+    (numbers as floats, fresh arrays that the function may change freely)."""
+    from ..grading import datafmt
+
+    return datafmt.decode(datafmt.loads(datafmt.dumps(datafmt.encode(tuple(args)))))
 
 
 def check(qid: str, function, lang: str = "en") -> bool:

@@ -62,6 +62,7 @@ class Plan:
         return {
             "cells": cells,
             "no_torch": self.exercise.no_torch,
+            "no_helpers": self.exercise.no_helpers,
             "calls": [
                 {"qid": q.qid, "function": q.function, "cases": [datafmt.encode(c.args) for c in self.cases[q.qid]]}
                 for q in self.exercise.questions

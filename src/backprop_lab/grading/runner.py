@@ -43,6 +43,22 @@ def _python_source(cell: str) -> str:
         return cell
 
 
+HELPERS = ("compare", "numerical_gradient", "numerical_gradients", "numerical_jacobian", "relative_error")
+
+
+def _hide_helpers():
+    """Questions that ask for a gradient check must not be answered by ours."""
+    import backprop_lab
+    import backprop_lab.gradcheck as gradcheck
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("backprop_lab's gradient-check helpers are not available in this exercise")
+
+    for name in HELPERS:
+        setattr(backprop_lab, name, refused)
+        setattr(gradcheck, name, refused)
+
+
 def _exit_refused(*args, **kwargs):
     raise SystemExit("exit is not allowed while grading")
 
@@ -70,6 +86,8 @@ def main() -> None:
     out = os.fdopen(result_fd, "w", encoding="utf-8")
     if job.get("no_torch"):
         sys.meta_path.insert(0, _NoTorch())
+    if job.get("no_helpers"):
+        _hide_helpers()
 
     def send(record):
         out.write(datafmt.dumps(record) + "\n")
