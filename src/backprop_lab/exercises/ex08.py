@@ -24,6 +24,16 @@ def _one_hot(k, n=2):
     return y
 
 
+def _confidently_wrong(X, params):
+    """One-hot targets (2 x B) naming, for each column of X, the class with the SMALLER
+    logit. With logits in the hundreds the gradient is then of order 1, so the case
+    tests a stable softmax rather than how two codes round a gradient of 1e-100."""
+    a1 = np.maximum(params["W1"] @ X + params["b1"][:, None], 0.0)
+    a2 = np.tanh(params["W2"] @ a1 + params["b2"][:, None])
+    z3 = params["W3"] @ a2 + params["b3"][:, None]
+    return np.stack([_one_hot(int(k)) for k in np.argmin(z3, axis=0)], axis=1)
+
+
 def _torch_loss(X, Y, params):
     """Mean cross-entropy of the network over the columns of X (4 x B), by PyTorch."""
     p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
@@ -51,12 +61,22 @@ def _single_cases(rng):
         Case("random", (rng.normal(size=4), _one_hot(0), _params(rng))),
         Case("random", (rng.normal(size=4), _one_hot(1), _params(rng))),
         Case("zero input, zero biases (ReLU at 0)", (np.zeros(4), _one_hot(1), _params(rng, zero_bias=True))),
-        Case("large logits", (rng.normal(size=4), _one_hot(1), _params(rng, scale=300.0))),
+        _large_logits_case(rng),
     ]
+
+
+def _large_logits_case(rng):
+    x, params = rng.normal(size=4), _params(rng, scale=300.0)
+    return Case("large logits", (x, _confidently_wrong(x.reshape(4, 1), params)[:, 0], params))
 
 
 def _forward_cases(rng):
     return [Case(c.label, (c.args[0], c.args[2])) for c in _single_cases(rng)]
+
+
+def _large_logits_batch(rng):
+    X, params = rng.normal(size=(4, 5)), _params(rng, scale=300.0)
+    return Case("large logits, batch of 5", (X, _confidently_wrong(X, params), params))
 
 
 def _batch_cases(rng):
@@ -66,7 +86,7 @@ def _batch_cases(rng):
     return [
         Case("batch of 8", (rng.normal(size=(4, 8)), labels(8), _params(rng))),
         Case("batch size 1", (rng.normal(size=(4, 1)), labels(1), _params(rng))),
-        Case("large logits, batch of 5", (rng.normal(size=(4, 5)), labels(5), _params(rng, scale=300.0))),
+        _large_logits_batch(rng),
     ]
 
 
