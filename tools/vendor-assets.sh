@@ -19,7 +19,9 @@ unpack widgets "$WIDGETS"
 unpack requirejs "$REQUIREJS"
 unpack font "$FONT"
 
-rm -rf "$out/mathjax" "$out/widgets" "$out/fonts"
+# widgets/paths.js is ours (it points require.js at this folder): keep it.
+rm -rf "$out/mathjax" "$out/fonts"
+find "$out/widgets" -type f ! -name paths.js -delete 2>/dev/null || true
 mkdir -p "$out/mathjax/output/chtml/fonts" "$out/widgets" "$out/fonts"
 cp mathjax/package/es5/tex-chtml-full.js mathjax/package/LICENSE "$out/mathjax/"
 cp -r mathjax/package/es5/output/chtml/fonts/woff-v2 "$out/mathjax/output/chtml/fonts/"
