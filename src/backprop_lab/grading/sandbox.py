@@ -147,7 +147,10 @@ def run(job: dict, timeout: float) -> RunResult:
     python = [sys.executable, "-I", "-m", "backprop_lab.grading.runner"]
     if bwrap:
         cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-               "--die-with-parent", "--new-session", "--clearenv"]
+               "--die-with-parent", "--new-session", "--clearenv",
+               # /tmp first: the Python installation may itself live under /tmp, and
+               # a later mount would hide it
+               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for d in ("/usr", "/lib", "/lib64", "/bin", "/sbin"):
             if Path(d).exists():
                 cmd += ["--ro-bind", d, d]
@@ -156,7 +159,7 @@ def run(job: dict, timeout: float) -> RunResult:
         torch_dir = _torch_dir()
         if job.get("no_torch") and torch_dir:
             cmd += ["--tmpfs", torch_dir]
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", str(workdir), "/submission", "--chdir", "/submission"]
+        cmd += ["--bind", str(workdir), "/submission", "--chdir", "/submission"]
         for k, v in env.items():
             cmd += ["--setenv", k, v]
         cmd += python
