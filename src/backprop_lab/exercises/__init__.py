@@ -159,6 +159,26 @@ CASE_LABELS_BN = {
     "gradients of different scales": "ভিন্ন ভিন্ন মাপের গ্রেডিয়েন্ট",
     "other hyper-parameters": "অন্য হাইপারপ্যারামিটার",
     "zero gradient": "শূন্য গ্রেডিয়েন্ট",
+    # ex07
+    "large inputs (saturated sigmoid)": "বড় ইনপুট (সম্পৃক্ত সিগময়েড)",
+    "beta = 1 (SiLU)": "beta = 1 (অর্থাৎ SiLU)",
+    "negative beta": "ঋণাত্মক beta",
+    "large beta (close to ReLU)": "বড় beta (প্রায় ReLU)",
+    "SiLU, 2-D input": "SiLU, 2-D ইনপুট",
+    "ScaledSiLU, negative beta": "ScaledSiLU, ঋণাত্মক beta",
+    "Swish (x and beta)": "Swish (x আর beta দুটিরই সাপেক্ষে)",
+    "Swish, 2-D input": "Swish, 2-D ইনপুট",
+    # ex09
+    "no dropout (p = 0)": "ড্রপআউট নেই (p = 0)",
+    "all units dropped": "সব একক বাদ পড়েছে",
+    "evaluation mode": "মূল্যায়ন মোড",
+    "evaluation mode, 2-D input": "মূল্যায়ন মোড, 2-D ইনপুট",
+    "the training set itself": "প্রশিক্ষণ সেটটি নিজেই",
+    "a constant feature": "একটি ধ্রুবক বৈশিষ্ট্য",
+    "large offsets": "বড় ধ্রুবক যোগ করে সরানো মান",
+    "large epsilon": "বড় epsilon",
+    "two features": "দুটি বৈশিষ্ট্য",
+    "a constant row": "একটি ধ্রুবক সারি",
 }
 
 
@@ -217,9 +237,10 @@ def judge(got, want, tol: float) -> tuple[str, dict]:
 # ---- the registry and the public self-check -------------------------------------------
 
 def registry() -> dict:
-    from . import ex01, ex02, ex03, ex04, ex05, ex08
+    from . import ex01, ex02, ex03, ex04, ex05, ex07, ex08, ex09
 
-    exercises = (ex01.EXERCISE, ex02.EXERCISE, ex03.EXERCISE, ex04.EXERCISE, ex05.EXERCISE, ex08.EXERCISE)
+    exercises = (ex01.EXERCISE, ex02.EXERCISE, ex03.EXERCISE, ex04.EXERCISE, ex05.EXERCISE, ex07.EXERCISE,
+                 ex08.EXERCISE, ex09.EXERCISE)
     return {ex.name: ex for ex in exercises}
 
 
