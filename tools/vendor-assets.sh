@@ -19,9 +19,9 @@ unpack widgets "$WIDGETS"
 unpack requirejs "$REQUIREJS"
 unpack font "$FONT"
 
-# widgets/paths.js is ours (it points require.js at this folder): keep it.
+# widgets/setup.js is ours (see its comments): keep it.
 rm -rf "$out/mathjax" "$out/fonts"
-find "$out/widgets" -type f ! -name paths.js -delete 2>/dev/null || true
+find "$out/widgets" -type f ! -name setup.js -delete 2>/dev/null || true
 mkdir -p "$out/mathjax/output/chtml/fonts" "$out/widgets" "$out/fonts"
 cp mathjax/package/es5/tex-chtml-full.js mathjax/package/LICENSE "$out/mathjax/"
 cp -r mathjax/package/es5/output/chtml/fonts/woff-v2 "$out/mathjax/output/chtml/fonts/"
