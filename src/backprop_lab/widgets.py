@@ -260,12 +260,40 @@ def _description_style() -> dict:
 
 
 class _Display:
-    """Displays as its ipywidgets tree; prints as its settings only (deterministic for nbval)."""
+    """What both widgets share: named controls that trigger update(); displays as its
+    ipywidgets tree and prints as its settings only (deterministic for nbval)."""
 
     widget: W.Widget
+    controls: dict
+    lang: str
+    _held: int  # while > 0, control changes do not update (set() changes several at once)
+
+    def update(self) -> None:
+        raise NotImplementedError
+
+    def _on_change(self, change) -> None:
+        if not self._held:
+            self.update()
+
+    def set(self, **values) -> None:
+        """Set several controls at once (e.g. ``set(depth=30, activation="relu")``), then update once."""
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise KeyError(f"no such control: {', '.join(unknown)}; the controls are {', '.join(self.controls)}")
+        self._held += 1
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            self._held -= 1
+        self.update()
+
+    def settings(self) -> dict:
+        """The current value of every control."""
+        return {name: control.value for name, control in self.controls.items()}
 
     def _settings(self) -> str:
-        raise NotImplementedError
+        return ", ".join(f"{k}={v!r}" for k, v in {"lang": self.lang, **self.settings()}.items())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._settings()})"
@@ -382,27 +410,6 @@ class GradientFlowExplorer(_Display):
             # A fixed layout, computed once: tight_layout on every update would cost a draw.
             fig.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.88, wspace=0.28)
 
-    def _on_change(self, change) -> None:
-        if not self._held:
-            self.update()
-
-    def set(self, **values) -> None:
-        """Set several controls at once (e.g. ``set(depth=30, activation="relu")``), then update once."""
-        unknown = sorted(set(values) - set(self.controls))
-        if unknown:
-            raise KeyError(f"no such control: {', '.join(unknown)}; the controls are {', '.join(self.controls)}")
-        self._held += 1
-        try:
-            for name, value in values.items():
-                self.controls[name].value = value
-        finally:
-            self._held -= 1
-        self.update()
-
-    def settings(self) -> dict:
-        """The current value of every control."""
-        return {name: control.value for name, control in self.controls.items()}
-
     def update(self) -> None:
         """Recompute for the current controls and redraw the figure in place."""
         s = self.settings()
@@ -430,9 +437,6 @@ class GradientFlowExplorer(_Display):
         if not np.all(np.isfinite(bad) & (bad > 0)):
             parts.append(words["not_shown"])
         return html.escape(" ".join(parts))
-
-    def _settings(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in {"lang": self.lang, **self.settings()}.items())
 
 
 def gradient_flow_explorer(lang: str = "en", **settings) -> GradientFlowExplorer:
@@ -621,31 +625,6 @@ class BackpropVisualizer(_Display):
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.update()
-
-    # The controls ---------------------------------------------------------------------
-    def _on_change(self, change) -> None:
-        if not self._held:
-            self.update()
-
-    def set(self, **values) -> None:
-        """Set several controls at once (e.g. new ``sizes``, ``x`` and ``y``), then update once."""
-        unknown = sorted(set(values) - set(self.controls))
-        if unknown:
-            raise KeyError(f"no such control: {', '.join(unknown)}; the controls are {', '.join(self.controls)}")
-        self._held += 1
-        try:
-            for name, value in values.items():
-                self.controls[name].value = value
-        finally:
-            self._held -= 1
-        self.update()
-
-    def settings(self) -> dict:
-        """The current value of every control."""
-        return {name: control.value for name, control in self.controls.items()}
-
-    def _settings(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in {"lang": self.lang, **self.settings()}.items())
 
     # The computation --------------------------------------------------------------------
     def _read(self) -> tuple[network.MLP, np.ndarray, np.ndarray, str]:
