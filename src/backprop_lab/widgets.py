@@ -98,6 +98,7 @@ _WORDS = {
         "vec_number": "{what}: “{item}” is not a number.",
         "vec_empty": "{what}: there is an empty entry between two commas.",
         "vec_length": "{what} must have {n} numbers (the size of layer {layer}); it has {m}.",
+        "vec_length_one": "{what} must have 1 number (the size of layer {layer}); it has {m}.",
         "vec_finite": "{what}: every entry must be a finite number (no nan or inf).",
         "ce_target": "For softmax cross-entropy, the target y must be a class index from 0 to {last}, "
         "or {n} probabilities that are at least 0 and add up to 1.",
@@ -137,6 +138,7 @@ _WORDS = {
         "vec_number": "{what}: “{item}” কোনো সংখ্যা নয়।",
         "vec_empty": "{what}: দুটি কমার মাঝে কোনো সংখ্যা নেই।",
         "vec_length": "{what}-এ {n}টি সংখ্যা থাকতে হবে (স্তর {layer}-এর আকার); আছে {m}টি।",
+        "vec_length_one": "{what}-এ 1টি সংখ্যা থাকতে হবে (স্তর {layer}-এর আকার); আছে {m}টি।",
         "vec_finite": "{what}: প্রতিটি মান সসীম সংখ্যা হতে হবে (nan বা inf চলবে না)।",
         "ce_target": "সফটম্যাক্স ক্রস-এনট্রপির জন্য লক্ষ্য মান y হয় 0 থেকে {last} পর্যন্ত একটি শ্রেণির সূচক, "
         "নয়তো {n}টি সম্ভাবনা, যেগুলোর প্রতিটি 0 বা তার বেশি আর যাদের যোগফল 1।",
@@ -510,7 +512,8 @@ class _InputError(ValueError):
         self.key, self.fields = key, fields
 
     def message(self, lang: str) -> str:
-        return _WORDS[lang][self.key].format(**self.fields)
+        key = "vec_length_one" if self.key == "vec_length" and self.fields.get("n") == 1 else self.key
+        return _WORDS[lang][key].format(**self.fields)
 
 
 
