@@ -364,3 +364,10 @@ def test_notebooks_displaying_the_widgets_give_the_same_text_output_twice(tmp_pa
     assert shown[0].startswith("GradientFlowExplorer(lang='bn', depth=20")
     assert any(plain.startswith("BackpropVisualizer(") for plain in shown)
     assert not any(re.search("0x[0-9a-f]+|[0-9a-f]{32}", plain) for plain in shown)
+
+
+def test_a_one_number_vector_is_asked_for_in_the_singular():
+    from backprop_lab.widgets import backprop_visualizer
+
+    vis = backprop_visualizer("en", sizes="2,3,1", x="1,2", y="1,2")
+    assert "must have 1 number (" in vis.error and "numbers" not in vis.error
