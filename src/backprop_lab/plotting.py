@@ -13,7 +13,7 @@ from importlib import resources
 import matplotlib
 from matplotlib import font_manager
 
-__all__ = ["OKABE_ITO", "BENGALI_FONT", "setup", "tr", "can_shape_bengali", "register_bengali_font", "current_lang"]
+__all__ = ["OKABE_ITO", "BENGALI_FONT", "setup", "tr", "can_shape_bengali", "register_bengali_font"]
 
 # Okabe & Ito's palette: distinguishable under every common colour-vision deficiency.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -66,10 +66,6 @@ def setup(lang: str = "en") -> None:
             "axes.spines.right": False,
         }
     )
-
-
-def current_lang() -> str:
-    return _state["lang"]
 
 
 def tr(en: str, bn: str) -> str:

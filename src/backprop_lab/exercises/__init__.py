@@ -191,7 +191,7 @@ def message(key: str, lang: str, **kw) -> str:
     return MESSAGES[key][lang].format(**kw)
 
 
-def _describe(value) -> str:
+def describe(value) -> str:
     if isinstance(value, np.ndarray):
         return f"array{value.shape}"
     if isinstance(value, (tuple, list)):
@@ -205,7 +205,7 @@ def judge(got, want, tol: float) -> tuple[str, dict]:
     """Compare a returned value with the reference; returns (message key, fields)."""
     if isinstance(want, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(want):
-            return "structure", {"got": _describe(got), "want": _describe(want)}
+            return "structure", {"got": describe(got), "want": describe(want)}
         for g, w in zip(got, want):
             verdict = judge(g, w, tol)
             if verdict[0] != "passed":
@@ -213,7 +213,7 @@ def judge(got, want, tol: float) -> tuple[str, dict]:
         return "passed", {}
     if isinstance(want, dict):
         if not isinstance(got, dict) or set(got) != set(want):
-            return "structure", {"got": _describe(got), "want": _describe(want)}
+            return "structure", {"got": describe(got), "want": describe(want)}
         for key in sorted(want):
             verdict = judge(got[key], want[key], tol)
             if verdict[0] != "passed":
@@ -222,7 +222,7 @@ def judge(got, want, tol: float) -> tuple[str, dict]:
     try:
         g = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
-        return "structure", {"got": _describe(got), "want": _describe(want)}
+        return "structure", {"got": describe(got), "want": describe(want)}
     w = np.asarray(want, dtype=np.float64)
     if g.shape != w.shape:
         return "shape", {"got": g.shape, "want": w.shape}
@@ -252,7 +252,7 @@ def question(qid: str) -> Question:
     raise KeyError(f"no question {qid!r}; questions look like 'ex01.q1'")
 
 
-def _copy(args):
+def as_delivered(args):
     """The arguments as the grader delivers them: through the data-only format, so the
     self-check and the grader call a function with exactly the same kinds of values
     (numbers as floats, fresh arrays that the function may change freely)."""
@@ -278,14 +278,14 @@ def check(qid: str, function, lang: str = "en") -> bool:
     for i, case in enumerate(cases, 1):
         where = message("case", lang, i=i, label=label(case.label, lang))
         try:
-            got = function(*_copy(case.args))
+            got = function(*as_delivered(case.args))
         except NotImplementedError:
             print(f"{where}: {message('not_implemented', lang)}")
             continue
         except Exception as exc:  # the student's code: any failure is feedback
             print(f"{where}: {message('raised', lang, exc=type(exc).__name__ + ': ' + str(exc)[:200])}")
             continue
-        key, fields = judge(got, q.reference(*_copy(case.args)), q.tol)
+        key, fields = judge(got, q.reference(*as_delivered(case.args)), q.tol)
         passed += key == "passed"
         print(f"{where}: {message(key, lang, **fields)}")
     print(message("summary", lang, qid=qid, passed=passed, total=len(cases)))

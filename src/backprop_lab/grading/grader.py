@@ -55,7 +55,7 @@ class Plan:
         cases, refs = {}, {}
         for q in exercise.questions:
             cases[q.qid] = q.cases(rng)
-            refs[q.qid] = [q.reference(*exercises._copy(c.args)) for c in cases[q.qid]]
+            refs[q.qid] = [q.reference(*exercises.as_delivered(c.args)) for c in cases[q.qid]]
         return cls(exercise, seed, cases, refs)
 
     def job(self, cells: list[str]) -> dict:
@@ -102,7 +102,7 @@ def _judge_question(q, outcomes, refs, cases, torch_attempted):
             try:
                 key, fields = exercises.judge(datafmt.decode(outcome.get("value")), ref, q.tol)
             except datafmt.DataError:
-                key, fields = "structure", {"got": "unreadable data", "want": exercises._describe(ref)}
+                key, fields = "structure", {"got": "unreadable data", "want": exercises.describe(ref)}
         elif status == "not_implemented":
             key, fields = "not_implemented", {}
         elif status == "missing":
