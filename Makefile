@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: book test refresh drift bench setup-cells exercises screenshots vendor clean
+.PHONY: book test refresh drift bench setup-cells exercises jupyter screenshots vendor clean
 
 $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -38,6 +38,10 @@ setup-cells: $(READY)
 ## exercises: generate the student notebooks in exercises/ from the masters in solutions/
 exercises: $(READY)
 	$(PY) -m backprop_lab exercises
+
+## jupyter: generate the Jupyter editions in jupyter/ (the chapters without book-only markup) from book/
+jupyter: $(READY)
+	$(PY) -m backprop_lab jupyter
 
 ## bench: measure notebook execution, the book build and the floor; writes benchmarks/results.json
 bench: $(READY)

@@ -46,4 +46,4 @@ def test_setting_jupyterhub_url_adds_an_nbgitpuller_button(root, tmp_path):
     assert "https://hub.example.edu/hub/user-redirect/git-pull?" in page
     link = unquote(page.split("https://hub.example.edu/hub/user-redirect/git-pull?")[1].split('"')[0])
     assert f"repo={config['repository']['url']}" in link
-    assert link.endswith("book/bn/01_chain_rule.ipynb&branch=main")
+    assert link.endswith("jupyter/bn/01_chain_rule.ipynb&branch=main")  # the chapter's Jupyter edition

@@ -77,7 +77,8 @@ def test_setup_cell_installs_the_package_from_the_configured_repository_in_colab
     calls = _run_setup_cell(colab.setup_cell_source(url), monkeypatch, in_colab=True)
     assert len(calls) == 1
     assert calls[0][1:5] == ["-m", "pip", "install", "-q"]
-    assert calls[0][-1] == f"backprop-lab @ git+{url}"
+    # the `notebooks` extra brings what the notebooks import beyond the core (torch, tqdm)
+    assert calls[0][-1] == f"backprop-lab[notebooks] @ git+{url}"
 
 
 def test_setup_cell_does_nothing_outside_colab(root, monkeypatch):

@@ -6,8 +6,10 @@ editions of the book in step.
 """
 
 from .exercises import check
-from .gradcheck import compare, numerical_gradient, numerical_gradients, numerical_jacobian, relative_error, Report
+from .gradcheck import Report, compare, numerical_gradient, numerical_gradients, numerical_jacobian, relative_error, rounding
 
 __version__ = "0.1.0"
 
-__all__ = ["check", "compare", "numerical_gradient", "numerical_gradients", "numerical_jacobian", "relative_error", "Report"]
+__all__ = [
+    "check", "compare", "numerical_gradient", "numerical_gradients", "numerical_jacobian", "relative_error", "rounding", "Report",
+]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import parity
+from . import jupyter_edition, parity
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = {"en": "# YOUR CODE HERE", "bn": "# তোমার কোড এখানে লেখো"}
@@ -70,7 +70,9 @@ def generate(root: Path) -> dict[Path, str]:
     files = {}
     masters = {lang: {p.name: nbformat.read(p, as_version=4) for p in sorted((root / "solutions" / lang).glob("*.ipynb"))}
                for lang in ("en", "bn")}
-    students = {lang: {name: student_version(nb, lang) for name, nb in masters[lang].items()} for lang in masters}
+    # Student notebooks open in Jupyter and Colab: no book-only markup (see jupyter_edition).
+    students = {lang: {name: jupyter_edition.convert(student_version(nb, lang), root, root / "exercises" / lang / name)
+                       for name, nb in masters[lang].items()} for lang in masters}
     for name, bn_student in students["bn"].items():
         en_master, en_student = masters["en"].get(name), students["en"].get(name)
         if en_master is None or len(en_master.cells) != len(bn_student.cells):

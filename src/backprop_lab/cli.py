@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import authoring, notebooks, parity
+from . import authoring, jupyter_edition, notebooks, parity
 
 
 def _drift(args) -> int:
@@ -67,12 +67,26 @@ def _refresh(args) -> int:
     for path in paths:
         seconds = notebooks.execute(path)
         print(f"{path}: executed in {seconds:.1f} s")
-    return 0
+    # The Jupyter editions carry the stored outputs too: regenerate them in the same act.
+    return _jupyter(args)
 
 
 def _exercises(args) -> int:
     for path in authoring.write(args.root):
         print(f"wrote {path}")
+    return 0
+
+
+def _jupyter(args) -> int:
+    try:
+        written, removed = jupyter_edition.write(args.root)
+    except jupyter_edition.BookOnlyMarkup as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    for path in removed:
+        print(f"removed {path} (its chapter is gone)")
     return 0
 
 
@@ -128,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_refresh)
 
     sub.add_parser("exercises", help="generate exercises/ (student notebooks) from the masters in solutions/").set_defaults(func=_exercises)
+
+    sub.add_parser("jupyter", help="generate jupyter/ (the chapters without book-only markup, for Jupyter and Colab)").set_defaults(func=_jupyter)
 
     p = sub.add_parser("grade", help="grade a folder of submitted notebooks into OUT/grades.csv")
     p.add_argument("exercise", help="e.g. ex01")

@@ -10,6 +10,9 @@ from __future__ import annotations
 import sys
 
 SETUP_TAGS = ["remove-cell"]
+# What the setup cell installs in Colab: the package with everything the notebooks import
+# (pyproject.toml's `notebooks` extra), from the repository in _config.yml.
+PACKAGE = "backprop-lab[notebooks]"
 
 _TEMPLATE = '''\
 # Colab setup: installs the course's helper package and a Bengali plot font.
@@ -20,7 +23,7 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "backprop-lab @ git+{repo_url}"],
+        [sys.executable, "-m", "pip", "install", "-q", "{package} @ git+{repo_url}"],
         check=True,
     )
     from backprop_lab.colab import setup_colab
@@ -32,7 +35,7 @@ def setup_cell_source(repo_url: str) -> str:
     """The exact source of the first cell of every notebook."""
     if not repo_url.startswith("https://"):
         raise ValueError(f"the repository URL must start with https://, got {repo_url!r}")
-    return _TEMPLATE.format(repo_url=repo_url.rstrip("/"))
+    return _TEMPLATE.format(package=PACKAGE, repo_url=repo_url.rstrip("/"))
 
 
 def in_colab() -> bool:

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..gradcheck import relative_error
-from . import TEST_FUNCTIONS, Case, Exercise, Fn, Question
+from . import Case, Exercise, Fn, Question
 
 # PyTorch twins of TEST_FUNCTIONS, for exact reference gradients by autograd (ex05 uses them too).
 TORCH_FUNCTIONS = {
