@@ -164,7 +164,8 @@ def _judge_question(q, outcomes, refs, cases, torch_attempted):
     return round(score, 4), lines_en, lines_bn, statuses
 
 
-def grade_one(plan: Plan, path: Path, timeout: float, unsafe: bool = False) -> dict:
+def grade_one(plan: Plan, path: Path, timeout: float, unsafe: bool = False,
+              cpu_limit: float = sandbox.CPU_SECONDS) -> dict:
     """Grade one submission; returns its Gradescope-style results dictionary (which says
     which protections were in force). Raises SandboxUnavailable rather than run unprotected."""
     ex = plan.exercise
@@ -173,7 +174,7 @@ def grade_one(plan: Plan, path: Path, timeout: float, unsafe: bool = False) -> d
         cells = read_cells(path)
     except ValueError as exc:
         return _result(base, "error", 0.0, _both("malformed", why=str(exc)), [])
-    run = sandbox.run(plan.job(cells), timeout=timeout, unsafe=unsafe)
+    run = sandbox.run(plan.job(cells), timeout=timeout, unsafe=unsafe, cpu_seconds=cpu_limit)
     by_qid = {r.get("qid"): r for r in run.records if isinstance(r, dict) and "qid" in r}
     cell_errors = next((r["cell_errors"] for r in run.records if isinstance(r, dict) and "cell_errors" in r), [])
     tests, total, statuses = [], 0.0, []
@@ -302,7 +303,7 @@ def submission_paths(submissions: Path) -> list[Path]:
 
 def grade(exercise_name: str, submissions: Path, out: Path, seed: int | None = None,
           timeout: float = 120, jobs: int = 1, force: bool = False, unsafe: bool = False,
-          log=print) -> list[dict]:
+          cpu_limit: float = sandbox.CPU_SECONDS, log=print) -> list[dict]:
     """Grade every ``*.ipynb`` directly in ``submissions`` into ``out``; returns the gradebook rows.
 
     Raises SandboxUnavailable (before grading anything) when there is no sandbox and
@@ -330,7 +331,7 @@ def grade(exercise_name: str, submissions: Path, out: Path, seed: int | None = N
         try:
             if os.path.dirname(os.path.realpath(path)) != folder and not path.is_symlink():
                 raise ValueError("it is not inside the submissions folder")
-            result = grade_one(plan, path, timeout, unsafe)
+            result = grade_one(plan, path, timeout, unsafe, cpu_limit)
         except Exception as exc:  # a bug of ours on one submission must not stop the batch
             result = error_result(plan, path.stem, f"{type(exc).__name__}: {str(exc)[:300]}", unsafe)
         write_result(out / ids[path.stem] / "results.json", result)

@@ -189,14 +189,23 @@ def main() -> None:
 
     student, harness, defined, solutions, cell_errors = assemble(job.get("template") or [], job["cells"])
     namespace = {"__name__": "__main__", "get_ipython": lambda: _Shell(), "__builtins__": builtins}
-    modules = [builtins, numpy, numpy.linalg, json, math, os, posix, datafmt]
+    # What the harness imports is imported before any student code, so that the snapshot
+    # holds the real torch.autograd.gradcheck (say), not one a submission replaced.
+    imports = [(label, node) for label, node in harness if isinstance(node, _IMPORTS)]
+    _run(imports, {"__builtins__": builtins}, None)
+    _NoTorch.attempted = False  # only the student's own attempts count
+    roots = {"numpy"} | {alias.name.split(".")[0] for _, node in imports if isinstance(node, ast.Import)
+                         for alias in node.names} | {node.module.split(".")[0] for _, node in imports
+                                                     if isinstance(node, ast.ImportFrom) and node.module}
+    guarded = [m for name, m in list(sys.modules.items())
+               if m is not None and name.split(".")[0] in roots and name.count(".") <= 1]
+    modules = [builtins, json, math, os, posix, datafmt, *guarded]
     snapshot = _Snapshot(*(vars(m) for m in modules))
     _run(student, namespace, cell_errors)
     snapshot.restore()
     attempted = _NoTorch.attempted
     _run(harness, namespace, None)  # the instructor's code; its own failures are not the student's
     _NoTorch.attempted = attempted
-    modules += [sys.modules[m] for m in ("torch", "torch.autograd") if m in sys.modules]
     snapshot = _Snapshot(namespace, *(vars(m) for m in modules))
     send({"cell_errors": cell_errors[:20]})
 
