@@ -71,7 +71,10 @@ def python_source(cell: str) -> str:
 
 def _parse(cell: str, label: str):
     try:
-        return ast.parse(python_source(cell), label), None
+        try:
+            return ast.parse(cell, label), None
+        except SyntaxError:  # perhaps only because of magics: the cell without them
+            return ast.parse(python_source(cell), label), None
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
         return None, f"{label.strip('<>')}: {type(exc).__name__}: {str(exc)[:200]}"
 
@@ -123,7 +126,7 @@ def assemble(template: list[str], cells: list[str]):
         tree, error = _parse(cell, f"<harness {j}>")
         if error:
             continue
-        names = solution_names(tree, python_source(cell))
+        names = solution_names(tree, cell)
         solutions |= names
         for node in tree.body:
             if isinstance(node, _DEFINITIONS) and node.name in names:
