@@ -94,23 +94,12 @@ def hostile_batch() -> dict:
     from backprop_lab.grading import grader
 
     hostile_tests = _load_tests_module("test_grading_hostile")
-    code_cells, write_notebook = hostile_tests.code_cells, hostile_tests.write_notebook
-    honest = hostile_tests._honest(ROOT)
-    good = code_cells(ROOT / "solutions" / "en" / "ex01_chain_rule.ipynb")
     quiet = {"log": lambda *a: None}
     with tempfile.TemporaryDirectory() as tmp:
         clean, mixed, sleeper = Path(tmp) / "clean", Path(tmp) / "mixed", Path(tmp) / "sleeper"
-        for d in (clean, mixed, sleeper):
-            d.mkdir()
-        for name, cells in honest.items():
-            write_notebook(clean / f"{name}.ipynb", *cells)
-            write_notebook(mixed / f"{name}.ipynb", *cells)
-        for name, cells in hostile_tests.HOSTILE.items():
-            expanded = []
-            for c in cells:
-                expanded += good if c == "GOOD" else [c.replace("TOKEN", f"bench-{name}")]
-            write_notebook(mixed / f"{name}.ipynb", *expanded)
-        write_notebook(sleeper / "sleeps.ipynb", *hostile_tests.HOSTILE["sleeps-forever"])
+        hostile_tests.write_batches(ROOT, clean, mixed, "bench")
+        sleeper.mkdir()
+        hostile_tests.write_notebook(sleeper / "sleeps.ipynb", *hostile_tests.HOSTILE["sleeps-forever"])
 
         def timed(folder, out):
             start = time.perf_counter()

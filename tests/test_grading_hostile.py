@@ -496,7 +496,8 @@ def mul_backward(x, y, g):
                 time.sleep(10**6)
             time.sleep(10**6)
     os.write(fd, b"\\xff\\xfe not json {{{\\n" * 100)
-    os.write(fd, b'{"qid": "ex01.q2", "outcomes": 7}\\n[[[[[[[[[[\\n')
+    os.write(fd, b'{"qid": "ex01.q2", "outcomes": 7}\\n{"qid": [1]}\\n{"cell_errors": {"a": 1}}\\n'
+                 b'{"qid": "ex01.q3", "outcomes": [{"status": [1]}, 5]}\\n[[[[[[[[[[\\n')
     os.kill(os.getpid(), 9)
 """
 
@@ -507,7 +508,8 @@ def test_no_process_outlives_a_reply_that_fails_to_decode(tmp_path):
     subs.mkdir()
     write_notebook(subs / "crash.ipynb", CRASH_DECODER)
     grader.grade("ex01", subs, tmp_path / "out", seed=8, timeout=TIMEOUT, **QUIET)
-    assert results(tmp_path / "out", "crash")["score"] == 0.0
+    result = results(tmp_path / "out", "crash")
+    assert result["score"] == 0.0 and "The grader failed" not in result["output"], result
     assert sandbox_processes() == []
 
 
@@ -694,15 +696,13 @@ def _memory_available() -> int:
     return 0
 
 
-@needs_sandbox
-def test_a_batch_with_hostile_submissions_grades_the_honest_ones_as_alone(root, tmp_path):
-    token = f"hostile-{uuid.uuid4().hex}"
-    honest = _honest(root)
+def write_batches(root: Path, clean: Path, mixed: Path, token: str) -> None:
+    """The 24 honest submissions into ``clean``; them and the 6 hostile ones into ``mixed``
+    (the files the hostile ones make are named with ``token``). Also used by `make bench`."""
     good = code_cells(root / "solutions" / "en" / "ex01_chain_rule.ipynb")
-    clean, mixed = tmp_path / "clean", tmp_path / "mixed"
-    clean.mkdir()
-    mixed.mkdir()
-    for name, cells in honest.items():
+    for d in (clean, mixed):
+        d.mkdir()
+    for name, cells in _honest(root).items():
         write_notebook(clean / f"{name}.ipynb", *cells)
         write_notebook(mixed / f"{name}.ipynb", *cells)
     for name, cells in HOSTILE.items():
@@ -710,6 +710,13 @@ def test_a_batch_with_hostile_submissions_grades_the_honest_ones_as_alone(root, 
         for c in cells:
             expanded += good if c == "GOOD" else [c.replace("TOKEN", token)]
         write_notebook(mixed / f"{name}.ipynb", *expanded)
+
+
+@needs_sandbox
+def test_a_batch_with_hostile_submissions_grades_the_honest_ones_as_alone(root, tmp_path):
+    token = f"hostile-{uuid.uuid4().hex}"
+    clean, mixed = tmp_path / "clean", tmp_path / "mixed"
+    write_batches(root, clean, mixed, token)
 
     alone = {r["submission"]: r["score"] for r in grader.grade("ex01", clean, tmp_path / "out-clean", seed=12,
                                                                   timeout=TIMEOUT, jobs=2, **QUIET)}

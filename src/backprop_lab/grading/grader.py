@@ -139,7 +139,7 @@ def _judge_question(q, outcomes, refs, cases, torch_attempted):
     lines_en, lines_bn, passed, statuses = [], [], 0, []
     for i, (case, ref) in enumerate(zip(cases, refs), 1):
         outcome = outcomes[i - 1] if i - 1 < len(outcomes) and isinstance(outcomes[i - 1], dict) else {}
-        status = outcome.get("status", "timeout")
+        status = outcome.get("status") if isinstance(outcome.get("status"), str) else "timeout"
         statuses.append(status)
         if status == "returned":
             try:
@@ -175,7 +175,8 @@ def grade_one(plan: Plan, path: Path, timeout: float, unsafe: bool = False,
     except ValueError as exc:
         return _result(base, "error", 0.0, _both("malformed", why=str(exc)), [])
     run = sandbox.run(plan.job(cells), timeout=timeout, unsafe=unsafe, cpu_seconds=cpu_limit)
-    by_qid = {r.get("qid"): r for r in run.records if isinstance(r, dict) and "qid" in r}
+    # The replies are the submission's: only records of the expected shape are looked at.
+    by_qid = {r["qid"]: r for r in run.records if isinstance(r, dict) and isinstance(r.get("qid"), str)}
     cell_errors = next((r["cell_errors"] for r in run.records if isinstance(r, dict) and "cell_errors" in r), [])
     tests, total, statuses = [], 0.0, []
     for q in ex.questions:
