@@ -218,6 +218,7 @@ def grade_one(plan: Plan, path: Path, timeout: float, unsafe: bool = False,
         status = "error"  # its code broke before defining any function (a syntax error, say)
     else:
         status = "not_attempted"  # only stubs, or nothing at all
+    base["extra_data"]["used"] = {"seconds": round(run.seconds, 2), "cpu_seconds": round(run.cpu_seconds, 2)}
     return _result(base, status, total, "\n\n".join(notes), tests)
 
 

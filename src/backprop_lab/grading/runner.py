@@ -222,8 +222,9 @@ def main() -> None:
                 outcomes.append({"status": "missing"})
                 continue
             try:
-                value = datafmt.encode(fn(*datafmt.decode(encoded_args)))
-                outcomes.append({"status": "returned", "value": value})
+                returned = fn(*datafmt.decode(encoded_args))
+                snapshot.restore()  # before encoding: the codec is the runner's, not as patched
+                outcomes.append({"status": "returned", "value": datafmt.encode(returned)})
             except NotImplementedError:
                 outcomes.append({"status": "not_implemented"})
             except BaseException as exc:
