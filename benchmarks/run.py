@@ -95,7 +95,10 @@ def main() -> None:
           f"({results['widget_update_ratio_to_bare_redraw']:.2f}× a bare redraw), grading "
           f"{results['grading_seconds_per_submission']:.2f} s per submission "
           f"({results['grading_ratio_to_bare_execution']:.1f}× bare execution), "
-          f"{results['submissions_per_minute_jobs2']:.0f} per minute with --jobs 2; written to {out.relative_to(ROOT)}")
+          f"{results['submissions_per_minute_jobs2']:.0f} per minute with --jobs 2; 24 honest + 6 hostile "
+          f"{results['hostile_batch_seconds']:.0f} s against 24 honest alone {results['honest_batch_seconds']:.0f} s "
+          f"({results['hostile_batch_ratio']:.2f}×), one sleeping submission {results['sleeping_submission_seconds']:.0f} s; "
+          f"written to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,19 @@ def test_solution_markers_become_stubs():
         authoring.strip_solutions("### BEGIN SOLUTION\nx = 1\n", "code", "en")
 
 
+@pytest.mark.parametrize("source, why", [
+    ("### BEGIN SOLUTION\na = 1\n### BEGIN SOLUTION\nsecret = 2\n### END SOLUTION\nleak = 3\n### END SOLUTION\n", "nested"),
+    ("x = 1\n### END SOLUTION\nleak = 3\n", "unbalanced"),
+    ("### BEGIN SOLUTION\nleak = 3\n", "unbalanced"),
+    ("x = 1  ### BEGIN SOLUTION\nleak = 3\n### END SOLUTION\n", "own"),
+])
+def test_broken_markers_are_an_error_naming_notebook_and_cell(source, why):
+    master = nbformat.v4.new_notebook()
+    master.cells = [nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell(source)]
+    with pytest.raises(ValueError, match=f"solutions/en/exNN.ipynb, cell 1: line \\d+: .*{why}"):
+        authoring.student_version(master, "en", "solutions/en/exNN.ipynb")
+
+
 def test_self_check_reports_in_the_notebooks_language(capsys):
     def mul_backward(x, y, g):
         return g * y, g * x

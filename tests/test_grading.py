@@ -1,7 +1,6 @@
 """The grader: masters score full marks, student versions zero, and hostile submissions are
 graded correctly without affecting each other, the grader or the machine."""
 
-import csv
 import hashlib
 import json
 import os
@@ -17,54 +16,22 @@ import pytest
 
 from backprop_lab import notebooks
 from backprop_lab.exercises import registry
-from backprop_lab.grading import grader, gradescope, sandbox
+from backprop_lab.grading import grader, gradescope
+from grading_helpers import (PROTECTIONS, SANDBOXED, TIMEOUT, code_cells, grades, results, sandbox_processes,
+                             write_notebook)
 
-TIMEOUT = 20  # seconds per submission; generous for a busy 2-core machine
-PROTECTIONS = sandbox.protections()
-SANDBOXED = PROTECTIONS["sandbox (bubblewrap: no network, private filesystem, PID namespace)"] is True
-
-
-def _write(path: Path, *cells: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nbformat.write(nb, path)
+_write = write_notebook
+_grades = grades
+_results = results
 
 
 def _solution_cells(root, exercise="ex01_chain_rule.ipynb"):
-    nb = nbformat.read(root / "solutions" / "en" / exercise, as_version=4)
-    return [c.source for c in nb.cells if c.cell_type == "code"]
-
-
-def _grades(out: Path) -> dict:
-    with open(out / "grades.csv", encoding="utf-8") as f:
-        return {row["submission"]: row for row in csv.DictReader(f)}
-
-
-def _results(out: Path, sid: str) -> dict:
-    return json.loads((out / sid / "results.json").read_text(encoding="utf-8"))
+    return code_cells(root / "solutions" / "en" / exercise)
 
 
 def _runner_processes() -> list[int]:
-    """Sandbox processes still alive that this test process started (directly or not)."""
-    parents, cmdlines = {}, {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                cmdlines[int(proc.name)] = (proc / "cmdline").read_bytes()
-            except (OSError, ValueError, IndexError):
-                pass
-
-    def ours(pid):
-        seen = set()
-        while pid in parents and pid not in seen:
-            seen.add(pid)
-            pid = parents[pid]
-            if pid == os.getpid():
-                return True
-        return False
-
-    return [pid for pid, cmd in cmdlines.items() if b"backprop_lab.grading" in cmd and ours(pid)]
+    """Sandbox processes still alive (their environment marks them, wherever they went)."""
+    return sandbox_processes()
 
 
 def test_the_machine_offers_the_sandbox_or_says_so():
@@ -126,10 +93,10 @@ def hostile(root, tmp_path_factory):
     _write(subs / "missing-function.ipynb", *[c for c in good if "def mul_backward" not in c])
     _write(subs / "wrong-shape.ipynb", *good, "def mul_backward(x, y, g):\n    return (g * y)[..., None], g * x")
     _write(subs / "nan-inf.ipynb", *good, "def mul_backward(x, y, g):\n    return g * np.nan, g * np.inf")
-    _write(subs / "infinite-loop.ipynb", *good, "while True:\n    pass")
+    _write(subs / "infinite-loop.ipynb", *good, "def forever():\n    while True:\n        pass\n\n\n_ = forever()")
     _write(subs / "memory-bomb.ipynb", "hog = bytearray(50 * 1024**3)", "hog = [bytearray(10**8) for _ in range(100)]", *good)
     if PROTECTIONS["process-count limit"] is True:  # never fork-bomb a machine that cannot contain it
-        _write(subs / "fork-bomb.ipynb", *good, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass")
+        _write(subs / "fork-bomb.ipynb", *good, "import os\n\n\ndef bomb():\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n\n\n_ = bomb()")
     _write(
         subs / "monkeypatch.ipynb",
         "import builtins, numpy as np\nnp.allclose = lambda *a, **k: True\nnp.linalg.norm = lambda *a, **k: 0.0\n"
@@ -138,13 +105,13 @@ def hostile(root, tmp_path_factory):
     )
     _write(
         subs / "files-and-network.ipynb",
-        f"try:\n    secret = open({str(master_path)!r}).read()\nexcept OSError:\n    secret = None",
-        f"for target in ({str(marker)!r}, {str(inside_marker)!r}):\n    try:\n        open(target, 'w').write('escaped')\n    except OSError:\n        pass",
-        f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    online = True\nexcept OSError:\n    online = False",
+        f"def read():\n    try:\n        return open({str(master_path)!r}).read()\n    except OSError:\n        return None\n\n\nsecret = read()",
+        f"def escape():\n    for target in ({str(marker)!r}, {str(inside_marker)!r}):\n        try:\n            open(target, 'w').write('escaped')\n        except OSError:\n            pass\n\n\n_ = escape()",
+        f"import socket\n\n\ndef connect():\n    try:\n        socket.create_connection(('127.0.0.1', {port}), timeout=2)\n        return True\n    except OSError:\n        return False\n\n\nonline = connect()",
         "def mul_backward(x, y, g):\n    if secret is None and not online:\n        raise RuntimeError('isolated')\n    return g * y, g * x",
     )
-    _write(subs / "exits.ipynb", "import sys\nsys.exit(0)", "import os\nos._exit(1)", *good)
-    _write(subs / "huge-output.ipynb", "import sys\nfor _ in range(200):\n    sys.stdout.write('x' * 1_000_000)", *good)
+    _write(subs / "exits.ipynb", "import sys\n_ = sys.exit(0)", "import os\n_ = os._exit(1)", *good)
+    _write(subs / "huge-output.ipynb", "import sys\n_ = [sys.stdout.write('x' * 1_000_000) for _ in range(200)]", *good)
     _write(subs / "good ছাত্র.ipynb", *good)
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.iterdir()}
     rows = grader.grade("ex01", subs, out, seed=1234, timeout=TIMEOUT, jobs=2, log=lambda *a: None)
@@ -215,7 +182,7 @@ def test_results_record_the_seed_and_follow_gradescopes_schema(hostile):
         _assert_gradescope_schema(result)
         assert result["extra_data"]["seed"] == 1234
     header = (hostile["out"] / "grades.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert header == "submission,status,score,max_score,ex01.q1,ex01.q2,ex01.q3,ex01.q4"
+    assert header == "submission,status,score,max_score,ex01.q1,ex01.q2,ex01.q3,ex01.q4,results"
 
 
 def test_rerun_skips_graded_submissions_unless_forced(hostile, tmp_path):
@@ -280,7 +247,8 @@ def test_gradescope_autograder_runs_a_gradescope_shaped_folder(root, tmp_path):
     zip_path = gradescope.package("ex08", tmp_path / "autograder.zip", root)
     with zipfile.ZipFile(zip_path) as z:
         names = set(z.namelist())
-        assert {"setup.sh", "run_autograder", "source/pyproject.toml", "source/src/backprop_lab/grading/grader.py"} <= names
+        assert {"setup.sh", "run_autograder", "source/pyproject.toml", "source/src/backprop_lab/grading/grader.py",
+                "source/src/backprop_lab/grading/templates/ex08_mlp_from_scratch.ipynb"} <= names
         assert not [n for n in names if "solutions" in n], "a master got into the autograder"
         z.extractall(tmp_path / "autograder" / "source_zip")
     ag = tmp_path / "autograder"
@@ -293,7 +261,9 @@ def test_gradescope_autograder_runs_a_gradescope_shaped_folder(root, tmp_path):
         shutil.rmtree(ag / "submission", ignore_errors=True)
         (ag / "submission").mkdir()
         shutil.copy(notebook, ag / "submission" / "my work.ipynb")
-        env = {**os.environ, "AUTOGRADER_ROOT": str(ag), "AUTOGRADER_PYTHON": sys.executable}
+        # The unzipped package, not this checkout's, grades (with the harness the zip carries).
+        env = {**os.environ, "AUTOGRADER_ROOT": str(ag), "AUTOGRADER_PYTHON": sys.executable,
+               "PYTHONPATH": str(ag / "source_zip" / "source" / "src")}
         subprocess.run([str(run)], env=env, check=True, timeout=300)
         result = json.loads((ag / "results" / "results.json").read_text(encoding="utf-8"))
         _assert_gradescope_schema(result)

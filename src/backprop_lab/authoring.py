@@ -34,11 +34,31 @@ def solution_blocks(source: str) -> list[str]:
     return [m.group(0).split("\n", 1)[1].rsplit(END, 1)[0] for m in _BLOCK.finditer(source)]
 
 
+def check_markers(source: str) -> None:
+    """Raise ValueError unless every BEGIN has its END, on lines of their own, never nested
+    (the regular expression below would otherwise leave solution lines in the output)."""
+    depth, begin_line = 0, None
+    for n, line in enumerate(source.split("\n"), 1):
+        stripped = line.strip()
+        begin, end = stripped.startswith(BEGIN), stripped.startswith(END)
+        if not (begin or end) and (BEGIN in line or END in line):
+            raise ValueError(f"line {n}: a solution marker must be on a line of its own")
+        if begin:
+            if depth:
+                raise ValueError(f"line {n}: nested solution markers (a BEGIN inside the block opened on line {begin_line})")
+            depth, begin_line = 1, n
+        elif end:
+            if not depth:
+                raise ValueError(f"line {n}: unbalanced solution markers (an END without a BEGIN)")
+            depth = 0
+    if depth:
+        raise ValueError(f"line {begin_line}: unbalanced solution markers (a BEGIN without an END)")
+
+
 def strip_solutions(source: str, cell_type: str, lang: str) -> str:
-    if BEGIN not in source:
+    if BEGIN not in source and END not in source:
         return source
-    if source.count(BEGIN) != source.count(END):
-        raise ValueError(f"unbalanced solution markers in:\n{source[:200]}")
+    check_markers(source)
 
     def stub(match: re.Match) -> str:
         indent, newline = match.group(1), match.group(2)
@@ -49,11 +69,15 @@ def strip_solutions(source: str, cell_type: str, lang: str) -> str:
     return _BLOCK.sub(stub, source)
 
 
-def student_version(master, lang: str):
-    """A copy of the master notebook with every solution replaced and outputs cleared."""
+def student_version(master, lang: str, name: str = "the notebook"):
+    """A copy of the master notebook with every solution replaced and outputs cleared;
+    a ValueError names the notebook and the cell of a broken marker."""
     nb = copy.deepcopy(master)
-    for cell in nb.cells:
-        cell.source = strip_solutions(cell.source, cell.cell_type, lang)
+    for i, cell in enumerate(nb.cells):
+        try:
+            cell.source = strip_solutions(cell.source, cell.cell_type, lang)
+        except ValueError as exc:
+            raise ValueError(f"{name}, cell {i}: {exc}") from None
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -71,7 +95,8 @@ def generate(root: Path) -> dict[Path, str]:
     masters = {lang: {p.name: nbformat.read(p, as_version=4) for p in sorted((root / "solutions" / lang).glob("*.ipynb"))}
                for lang in ("en", "bn")}
     # Student notebooks open in Jupyter and Colab: no book-only markup (see jupyter_edition).
-    students = {lang: {name: jupyter_edition.convert(student_version(nb, lang), root, root / "exercises" / lang / name)
+    students = {lang: {name: jupyter_edition.convert(student_version(nb, lang, f"solutions/{lang}/{name}"), root,
+                                                     root / "exercises" / lang / name)
                        for name, nb in masters[lang].items()} for lang in masters}
     for name, bn_student in students["bn"].items():
         en_master, en_student = masters["en"].get(name), students["en"].get(name)

@@ -95,8 +95,9 @@ def _grade(args) -> int:
 
     try:
         rows = grader.grade(args.exercise, Path(args.submissions), Path(args.out), seed=args.seed,
-                            timeout=args.timeout, jobs=args.jobs, force=args.force)
-    except ValueError as exc:
+                            timeout=args.timeout, jobs=args.jobs, force=args.force, unsafe=args.unsafe_no_sandbox,
+                            cpu_limit=args.cpu_limit)
+    except (ValueError, grader.SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{len(rows)} submission(s) in {Path(args.out) / 'grades.csv'}")
@@ -107,7 +108,7 @@ def _gradescope(args) -> int:
     from .grading import gradescope
 
     try:
-        path = gradescope.package(args.exercise, Path(args.out), args.root.resolve())
+        path = gradescope.package(args.exercise, Path(args.out), args.root.resolve(), unsafe=args.unsafe_no_sandbox)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -118,8 +119,18 @@ def _gradescope(args) -> int:
 def _gradescope_run(args) -> int:
     from .grading import gradescope
 
-    gradescope.run(args.exercise, Path(args.submission), Path(args.results))
+    gradescope.run(args.exercise, Path(args.submission), Path(args.results), unsafe=args.unsafe_no_sandbox)
     return 0
+
+
+def sandbox_defaults() -> dict:
+    from .grading.sandbox import CPU_SECONDS
+
+    return {"cpu": CPU_SECONDS}
+
+
+UNSAFE_HELP = ("grade even where the sandbox (bubblewrap) cannot run: submissions then run with NO isolation "
+               "and can read, change or break anything the grader can (every result says so)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,19 +162,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="where grades.csv and one results.json per submission go")
     p.add_argument("--seed", type=int, help="seed of the random test inputs (default: a fresh one, recorded)")
     p.add_argument("--timeout", type=float, default=120, help="wall-time limit per submission, seconds (default 120)")
+    p.add_argument("--cpu-limit", type=float, default=sandbox_defaults()["cpu"],
+                   help="CPU time per submission, all its processes together, seconds (default %(default)g)")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     p.add_argument("--force", action="store_true", help="grade again what was already graded")
+    p.add_argument("--unsafe-no-sandbox", action="store_true", help=UNSAFE_HELP)
     p.set_defaults(func=_grade)
 
     p = sub.add_parser("gradescope", help="package the grader of an exercise as a Gradescope autograder zip")
     p.add_argument("exercise")
     p.add_argument("--out", required=True, help="e.g. autograder.zip")
+    p.add_argument("--unsafe-no-sandbox", action="store_true", help=UNSAFE_HELP)
     p.set_defaults(func=_gradescope)
 
     p = sub.add_parser("gradescope-run", help="(used by run_autograder on Gradescope)")
     p.add_argument("exercise")
     p.add_argument("--submission", required=True)
     p.add_argument("--results", required=True)
+    p.add_argument("--unsafe-no-sandbox", action="store_true", help=UNSAFE_HELP)
     p.set_defaults(func=_gradescope_run)
 
     args = parser.parse_args(argv)

@@ -10,43 +10,17 @@ the grader with fresh seeds.
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ..gradcheck import relative_error
+from ..testfns import TEST_FUNCTIONS, Fn  # noqa: F401 (part of this module's interface)
 
 GRADING_ENV = "BACKPROP_LAB_GRADING"
 PUBLIC_SEED = 20260101
-
-
-@dataclass(frozen=True)
-class Fn:
-    """A function passed as an argument, sent across the sandbox as data: a name from
-    :data:`TEST_FUNCTIONS` plus its numeric parameters."""
-
-    name: str
-    params: dict = field(default_factory=dict)
-
-    def __call__(self, *args):
-        return TEST_FUNCTIONS[self.name](self.params, *args)
-
-
-TEST_FUNCTIONS: dict[str, Callable] = {
-    # f(x) = sum(sin(x) * x^2): smooth, nonlinear in every entry
-    "sin_square_sum": lambda p, x: float(np.sum(np.sin(x) * x * x)),
-    # f(x) = 1/2 x^T A x + c^T x, for a square A (not symmetric) and a vector c
-    "quadratic": lambda p, x: float(0.5 * x.reshape(-1) @ p["A"] @ x.reshape(-1) + p["c"] @ x.reshape(-1)),
-    # f(W) = sum(tanh(W @ v)) for a fixed vector v
-    "tanh_layer": lambda p, W: float(np.sum(np.tanh(W @ p["v"]))),
-    # The gradients of the three functions above, for questions that hand the student a gradient
-    # (ex05); the references check them against autograd before using them.
-    "sin_square_sum_grad": lambda p, x: np.cos(x) * x * x + 2 * x * np.sin(x),
-    "quadratic_grad": lambda p, x: (0.5 * (p["A"] + p["A"].T) @ x.reshape(-1) + p["c"]).reshape(x.shape),
-    "tanh_layer_grad": lambda p, W: np.outer(1 - np.tanh(W @ p["v"]) ** 2, p["v"]),
-}
 
 
 @dataclass(frozen=True)
@@ -95,6 +69,9 @@ MESSAGES = {
     "shape": {"en": "returned shape {got}, expected shape {want}", "bn": "ফেরত দেওয়া আকৃতি {got}, প্রত্যাশিত আকৃতি {want}"},
     "structure": {"en": "returned {got}, expected {want}", "bn": "ফেরত দিয়েছ {got}, প্রত্যাশিত {want}"},
     "nonfinite": {"en": "returned NaN or infinity", "bn": "ফলাফলে NaN বা অসীম মান আছে"},
+    "bad_reference": {"en": "the reference answer is not finite: a problem of the grader, not of your answer (tell the instructor)",
+                      "bn": "সঠিক উত্তরটি সসীম নয়: এটি মূল্যায়নকারীর সমস্যা, তোমার উত্তরের নয় (শিক্ষককে জানাও)"},
+    "unreadable": {"en": "returned something that is not numbers ({why})", "bn": "সংখ্যা নয় এমন কিছু ফেরত দিয়েছে ({why})"},
     "raised": {"en": "raised {exc}", "bn": "{exc} ত্রুটি দেখিয়েছে"},
     "not_implemented": {"en": "not answered yet (NotImplementedError)", "bn": "এখনও উত্তর লেখা হয়নি (NotImplementedError)"},
     "missing": {"en": "no function named {name} is defined", "bn": "{name} নামে কোনো ফাংশন সংজ্ঞায়িত নেই"},
@@ -192,7 +169,7 @@ def message(key: str, lang: str, **kw) -> str:
 
 
 def describe(value) -> str:
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         return f"array{value.shape}"
     if isinstance(value, (tuple, list)):
         return f"{len(value)} values"
@@ -201,10 +178,58 @@ def describe(value) -> str:
     return type(value).__name__
 
 
+def _numeric_leaf(value):
+    """A returned number or array as float64, or None when it is not one.
+
+    Exact types only (as the data-only format delivers them): a bool, a complex
+    number, a string, an object array or an ndarray subclass is never a number here.
+    """
+    if type(value) in (float, int):
+        return np.asarray(float(value))
+    if type(value) is np.ndarray and value.dtype.kind in "fiu":
+        return value.astype(np.float64)
+    if type(value) in (tuple, list) and _only_numbers(value):  # a list of numbers for an array
+        try:
+            return np.array(value, dtype=np.float64)
+        except ValueError:  # ragged
+            return None
+    return None
+
+
+def _only_numbers(value, depth: int = 0) -> bool:
+    if type(value) in (tuple, list):
+        return depth < 32 and all(_only_numbers(v, depth + 1) for v in value)
+    return type(value) in (float, int)
+
+
+def error_of(got: np.ndarray, want: np.ndarray) -> float:
+    """The judged error of one array: ``max|got - want| / max(max|got|, max|want|)``.
+
+    The largest entry decides, so one wrong entry among a thousand counts in full
+    (a norm over the whole array would dilute it by about the square root of the
+    size). Both arrays are divided by the scale before they are subtracted, so
+    nothing can overflow: finite inputs give a finite error of at most 2. Two
+    all-zero arrays agree exactly (0). Non-finite inputs give infinity.
+    """
+    if not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
+        return float("inf")
+    if got.size == 0:
+        return 0.0
+    scale = max(float(np.max(np.abs(got))), float(np.max(np.abs(want))))
+    if scale == 0.0:
+        return 0.0
+    return float(np.max(np.abs(got / scale - want / scale)))
+
+
 def judge(got, want, tol: float) -> tuple[str, dict]:
-    """Compare a returned value with the reference; returns (message key, fields)."""
+    """Compare a returned value with the reference; returns (message key, fields).
+
+    Fails closed: a case passes only through the one explicit check below, that
+    the error is a finite number no larger than ``tol``; anything unexpected (a
+    wrong type, a NaN, a non-finite reference) is a failure, never a pass.
+    """
     if isinstance(want, tuple):
-        if not isinstance(got, (tuple, list)) or len(got) != len(want):
+        if type(got) not in (tuple, list) or len(got) != len(want):
             return "structure", {"got": describe(got), "want": describe(want)}
         for g, w in zip(got, want):
             verdict = judge(g, w, tol)
@@ -212,26 +237,27 @@ def judge(got, want, tol: float) -> tuple[str, dict]:
                 return verdict
         return "passed", {}
     if isinstance(want, dict):
-        if not isinstance(got, dict) or set(got) != set(want):
+        if type(got) is not dict or set(got) != set(want):
             return "structure", {"got": describe(got), "want": describe(want)}
         for key in sorted(want):
             verdict = judge(got[key], want[key], tol)
             if verdict[0] != "passed":
                 return verdict
         return "passed", {}
-    try:
-        g = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
+    g = _numeric_leaf(got)
+    if g is None:
         return "structure", {"got": describe(got), "want": describe(want)}
     w = np.asarray(want, dtype=np.float64)
     if g.shape != w.shape:
         return "shape", {"got": g.shape, "want": w.shape}
     if not np.all(np.isfinite(g)):
         return "nonfinite", {}
-    err = relative_error(g, w)
-    if err > tol:
-        return "mismatch", {"err": err, "tol": tol}
-    return "passed", {}
+    if not np.all(np.isfinite(w)):
+        return "bad_reference", {}
+    err = error_of(g, w)
+    if math.isfinite(err) and err <= tol:
+        return "passed", {}
+    return "mismatch", {"err": err, "tol": tol}
 
 
 # ---- the registry and the public self-check -------------------------------------------
@@ -250,6 +276,19 @@ def question(qid: str) -> Question:
         if q.qid == qid:
             return q
     raise KeyError(f"no question {qid!r}; questions look like 'ex01.q1'")
+
+
+def judge_returned(value, want, tol: float) -> tuple[str, dict]:
+    """Judge what a function returned exactly as the grader judges it: after the trip
+    through the data-only format (so a torch tensor, a NumPy scalar or a list counts
+    as the grader would count it, and anything the format refuses is a failure)."""
+    from ..grading import datafmt
+
+    try:
+        delivered = datafmt.decode(datafmt.loads(datafmt.dumps(datafmt.encode(value))))
+    except Exception as exc:  # anything the format refuses (or that breaks while encoding) fails
+        return "unreadable", {"why": str(exc)[:200]}
+    return judge(delivered, want, tol)
 
 
 def as_delivered(args):
@@ -285,7 +324,7 @@ def check(qid: str, function, lang: str = "en") -> bool:
         except Exception as exc:  # the student's code: any failure is feedback
             print(f"{where}: {message('raised', lang, exc=type(exc).__name__ + ': ' + str(exc)[:200])}")
             continue
-        key, fields = judge(got, q.reference(*as_delivered(case.args)), q.tol)
+        key, fields = judge_returned(got, q.reference(*as_delivered(case.args)), q.tol)
         passed += key == "passed"
         print(f"{where}: {message(key, lang, **fields)}")
     print(message("summary", lang, qid=qid, passed=passed, total=len(cases)))

@@ -20,18 +20,18 @@ class DataError(ValueError):
 
 
 def encode(value):
-    from ..exercises import Fn
+    from ..testfns import Fn
 
     if isinstance(value, Fn):
         return {"__function__": value.name, "params": encode(value.params)}
     if isinstance(value, np.ndarray) or type(value).__module__ == "torch":
         arr = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
-        if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind not in "iuf":  # never bool, complex or object
             raise DataError(f"only numeric arrays can be returned, got dtype {arr.dtype}")
         arr = arr.astype(np.float64)
         return {"__array__": [_float(v) for v in arr.reshape(-1)], "shape": list(arr.shape)}
     if isinstance(value, (bool, np.bool_)):
-        return bool(value)
+        return bool(value)  # a bool is delivered as a bool, which no numeric answer accepts
     if isinstance(value, (int, float, np.integer, np.floating)):
         return _float(value)
     if isinstance(value, (list, tuple)):
@@ -64,13 +64,23 @@ def _number(v):
 
 def decode(obj):
     """Values from JSON. A function argument (``__function__``) becomes an
-    :class:`~backprop_lab.exercises.Fn` only for names the course defines."""
+    :class:`~backprop_lab.testfns.Fn` only for names the course defines. Anything
+    else that is not data of this format, however it fails, raises DataError."""
+    try:
+        return _decode(obj)
+    except DataError:
+        raise
+    except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"not a value of the data-only format ({type(exc).__name__})") from None
+
+
+def _decode(obj):
     if isinstance(obj, dict) and "__function__" in obj:
-        from ..exercises import TEST_FUNCTIONS, Fn
+        from ..testfns import TEST_FUNCTIONS, Fn
 
         if obj["__function__"] not in TEST_FUNCTIONS:
             raise DataError("unknown function argument")
-        return Fn(obj["__function__"], decode(obj.get("params")))
+        return Fn(obj["__function__"], _decode(obj.get("params")))
     if obj is None or isinstance(obj, bool):
         return obj
     if isinstance(obj, (int, float, str)) and not isinstance(obj, bool):
@@ -85,9 +95,9 @@ def decode(obj):
                 raise DataError("array size does not match its shape")
             return np.array([_number(v) for v in values], dtype=np.float64).reshape(shape)
         if "__tuple__" in obj and isinstance(obj["__tuple__"], list):
-            return tuple(decode(v) for v in obj["__tuple__"])
+            return tuple(_decode(v) for v in obj["__tuple__"])
         if "__dict__" in obj and isinstance(obj["__dict__"], dict):
-            return {str(k): decode(v) for k, v in obj["__dict__"].items()}
+            return {str(k): _decode(v) for k, v in obj["__dict__"].items()}
         if "__str__" in obj and isinstance(obj["__str__"], str):
             return obj["__str__"]
     raise DataError("not a value of the data-only format")
@@ -101,6 +111,12 @@ def loads(text: str):
     if len(text) > MAX_BYTES:
         raise DataError("reply too large")
     try:
-        return json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(DataError(f"bad constant {c}")))
+        return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise DataError(f"reply is not JSON: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:  # too deep, too many digits, ...
+        raise DataError(f"reply is not usable JSON ({type(exc).__name__})") from None
+
+
+def _refuse_constant(name):
+    raise DataError(f"bad constant {name}")

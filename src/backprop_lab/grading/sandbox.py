@@ -1,25 +1,41 @@
 """Run one submission in its own sandboxed process, with limits, and collect its replies.
 
-Protections, each used where this machine allows it and reported when it does not:
+The protections (GRADING.md describes what each one stops and what it does not):
 
-* bubblewrap (``bwrap``): new user, PID, network, IPC and UTS namespaces; the
-  filesystem is only the Python installation (read-only), an empty /tmp and the
-  submission's own temporary folder: no network and no view of the instructor's files;
-* a wall-time limit, after which the whole process tree is killed (the PID namespace
-  and ``--die-with-parent`` make sure nothing a submission started outlives it);
-* memory and process-count limits: RLIMIT_AS, plus a cgroup (memory, pids) where one
-  can be made, otherwise RLIMIT_NPROC (which does not bind root);
-* RLIMIT_FSIZE and RLIMIT_CORE, so a submission cannot fill the disk or dump core.
+* bubblewrap (``bwrap``): new user, PID, network, IPC and UTS namespaces, uid 65534
+  inside with no capabilities and no-new-privs. The filesystem is a read-only view of
+  only what a submission needs to run: the interpreter and its standard library,
+  the system's shared libraries, NumPy (and PyTorch where the exercise allows it)
+  and a minimal runner. Neither this package (with its reference answers) nor any
+  other installed package is visible. The only writable places are size-limited
+  private tmpfs mounts (``/tmp``, ``/dev/shm``), which vanish with the sandbox:
+  nothing a submission writes reaches the host, and tmpfs mounts are nosuid and
+  nodev;
+* a wall-time limit, a CPU-time limit and an idle limit (nothing in the sandbox can
+  wait for anything, so a submission that sleeps is stopped early), after which the
+  whole process tree is killed (the PID namespace, ``--die-with-parent`` and the
+  cgroup make sure nothing a submission started outlives it);
+* a cgroup (v1 or v2, nested in the grader's own) with memory (counting temporary
+  files), process-count and CPU-quota limits, where one can be made; RLIMIT_AS,
+  RLIMIT_CPU, RLIMIT_FSIZE and RLIMIT_CORE always; RLIMIT_NPROC without a cgroup;
+* reading stops at the runner's final record or at a size limit.
+
+Without bubblewrap nothing runs, unless the caller passes ``unsafe=True``
+(``--unsafe-no-sandbox``), and every result says which protections were in force.
 """
 
 from __future__ import annotations
 
+import functools
+import glob
 import os
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import uuid
@@ -30,217 +46,573 @@ from . import datafmt
 from .limits import CGROUP_MEMORY_BYTES, MAX_PROCESSES
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+TMPFS_BYTES = 64 * 1024**2  # /tmp, the submission's working folder
+SHM_BYTES = 16 * 1024**2  # /dev/shm
+CPU_QUOTA_CORES = 1.0  # a submission never gets more than one core, however many processes it starts
+CPU_SECONDS = 20.0  # CPU time per submission (all its processes); the masters need a few seconds
+IDLE_SECONDS = 8.0  # no CPU used and nothing runnable for this long: it is waiting for nothing
+SITE = "/sandbox/site"  # inside the sandbox: the minimal runner and the course's stand-in package
+PACKAGES = "/sandbox/packages"  # inside the sandbox: NumPy (and PyTorch where allowed)
+MARKER_ENV = "BACKPROP_LAB_SANDBOX"  # set in every sandbox, so tests can look for survivors
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces, and unsafe mode was not asked for."""
 
 
 @dataclass
 class RunResult:
     records: list = field(default_factory=list)  # parsed JSON lines from the runner
-    timed_out: bool = False
+    stopped: str | None = None  # "timeout", "cpu", "idle", "too_large" or None (it finished)
     exit_code: int | None = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     reply_error: str | None = None
 
+    @property
+    def timed_out(self) -> bool:
+        return self.stopped in ("timeout", "cpu", "idle")
 
-def _bwrap() -> str | None:
+
+# ---- what this machine offers -------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def bwrap_path() -> str | None:
+    """bubblewrap, if it is installed and can create every namespace the sandbox uses."""
     path = shutil.which("bwrap")
     if path is None:
         return None
     probe = subprocess.run(
-        [path, "--unshare-all", "--unshare-user", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+        [path, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--die-with-parent",
+         "--ro-bind", "/", "/", "--size", "1048576", "--tmpfs", "/tmp", "--remount-ro", "/", "true"],
         capture_output=True,
     )
     return path if probe.returncode == 0 else None
 
 
+def _own_cgroup(controller: str | None) -> str:
+    """This process's cgroup path for a v1 controller (or v2 when None), so that the
+    sandbox's cgroups nest in it and can never loosen a limit set on the grader."""
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if (controller is None and controllers == "") or (controller in controllers.split(",")):
+                return path.lstrip("/")
+    except (OSError, ValueError):
+        pass
+    return ""
+
+
 class _Cgroups:
-    """A v1 or v2 cgroup with memory and pids limits, where this process may make one."""
+    """Per-submission cgroups with memory, pids and CPU-quota limits, where this process
+    may make them; ``missing`` names the controllers that could not be had."""
 
     def __init__(self):
         self.dirs: list[Path] = []
+        self.usage_file: Path | None = None  # where the CPU time used so far is read
+        self.usage_scale = 1e-9
+        self.missing: list[str] = []
         name = f"backprop-lab-{uuid.uuid4().hex[:12]}"
-        v2 = CGROUP_ROOT / "cgroup.controllers"
-        try:
-            if v2.exists():
-                d = CGROUP_ROOT / name
+        period = 100_000
+        quota = int(period * CPU_QUOTA_CORES)
+        if (CGROUP_ROOT / "cgroup.controllers").exists():  # v2: one directory, every controller
+            knobs = {"pids": ("pids.max", MAX_PROCESSES), "memory": ("memory.max", CGROUP_MEMORY_BYTES),
+                     "cpu": ("cpu.max", f"{quota} {period}")}
+            d = CGROUP_ROOT / _own_cgroup(None) / name
+            try:
                 d.mkdir()
                 self.dirs.append(d)
-                (d / "pids.max").write_text(str(MAX_PROCESSES))
-                (d / "memory.max").write_text(str(CGROUP_MEMORY_BYTES))
-            else:
-                for ctrl, knob, value in (("pids", "pids.max", MAX_PROCESSES), ("memory", "memory.limit_in_bytes", CGROUP_MEMORY_BYTES)):
-                    d = CGROUP_ROOT / ctrl / name
-                    d.mkdir()
-                    self.dirs.append(d)
+            except OSError:
+                self.missing = list(knobs)
+                return
+            for ctrl, (knob, value) in knobs.items():
+                try:
                     (d / knob).write_text(str(value))
-            self.ok = True
+                except OSError:
+                    self.missing.append(ctrl)
+            if (d / "cpu.stat").exists():
+                self.usage_file, self.usage_scale = d / "cpu.stat", 1e-6
+            return
+        v1 = {"pids": [("pids.max", MAX_PROCESSES)],
+              "memory": [("memory.limit_in_bytes", CGROUP_MEMORY_BYTES)],
+              "cpu": [("cpu.cfs_period_us", period), ("cpu.cfs_quota_us", quota)],
+              "cpuacct": []}
+        for ctrl, knobs in v1.items():
+            d = CGROUP_ROOT / ctrl / _own_cgroup(ctrl) / name
+            try:
+                d.mkdir()
+            except OSError:
+                self.missing.append(ctrl)
+                continue
+            self.dirs.append(d)
+            try:
+                for knob, value in knobs:
+                    (d / knob).write_text(str(value))
+            except OSError:
+                self.missing.append(ctrl)
+            if ctrl == "cpuacct" and (d / "cpuacct.usage").exists():
+                self.usage_file = d / "cpuacct.usage"
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.dirs)
+
+    def has(self, controller: str) -> bool:
+        return self.ok and controller not in self.missing
+
+    def cpu_seconds(self) -> float | None:
+        if self.usage_file is None:
+            return None
+        try:
+            text = self.usage_file.read_text()
         except OSError:
-            self.ok = False
-            self.remove()
+            return None
+        if self.usage_file.name == "cpu.stat":
+            for line in text.splitlines():
+                if line.startswith("usage_usec"):
+                    return int(line.split()[1]) * self.usage_scale
+            return None
+        return int(text.strip() or 0) * self.usage_scale
+
+    def pids(self) -> list[int]:
+        found = []
+        for d in self.dirs:
+            try:
+                found += [int(p) for p in (d / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                pass
+        return found
 
     def kill_all(self) -> None:
         for d in self.dirs:
-            try:
-                for pid in (d / "cgroup.procs").read_text().split():
-                    os.kill(int(pid), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
+            if (d / "cgroup.kill").exists():
+                try:
+                    (d / "cgroup.kill").write_text("1")
+                except OSError:
+                    pass
+        for _ in range(3):  # v1 has no cgroup.kill: kill what is listed, again, until empty
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.02)
 
     def remove(self) -> None:
         for d in reversed(self.dirs):
-            for _ in range(50):
+            for _ in range(100):
                 try:
                     d.rmdir()
                     break
+                except FileNotFoundError:
+                    break
                 except OSError:
+                    self.kill_all()
                     time.sleep(0.02)
         self.dirs = []
 
 
+@functools.lru_cache(maxsize=1)
 def protections() -> dict:
     """What this machine provides, for the report: name -> True, or a reason it is missing."""
-    bwrap = _bwrap()
+    bwrap = bwrap_path()
     cg = _Cgroups()
-    has_cgroup = cg.ok
+    has = {c: cg.has(c) for c in ("memory", "pids", "cpu")}
     cg.remove()
     root = os.geteuid() == 0
+    no_bwrap = "bwrap is not installed or cannot create namespaces here"
     return {
-        "sandbox (bubblewrap: no network, private filesystem, PID namespace)": True if bwrap else "bwrap is not installed or cannot create namespaces here",
-        "wall-time limit, whole process tree killed": True if bwrap or has_cgroup
+        "sandbox (bubblewrap: no network, private filesystem, PID namespace)": True if bwrap else no_bwrap,
+        "unprivileged user in the sandbox (uid 65534, no capabilities, no-new-privs)": True if bwrap else no_bwrap,
+        "nothing written reaches the host (size-limited private tmpfs)": True if bwrap else no_bwrap,
+        "only the runner, NumPy and (where allowed) PyTorch visible": True if bwrap else no_bwrap,
+        "wall-time, CPU-time and idle limits, whole process tree killed": True if bwrap or cg.ok
         else "only the submission's process group is killed (no PID namespace or cgroup here)",
-        "memory limit": True,
-        "process-count limit": True if has_cgroup or not root else "no cgroup could be made and RLIMIT_NPROC does not bind root",
+        "CPU quota (one core per submission)": True if has["cpu"] else "no cpu cgroup could be made",
+        "memory limit (all processes, temporary files included)": True if has["memory"]
+        else "per-process address-space limit only: no memory cgroup, so temporary files and shared memory are not counted",
+        "process-count limit": True if has["pids"] or not root else "no cgroup could be made and RLIMIT_NPROC does not bind root",
         "file-size limit": True,
     }
 
 
-def _python_paths() -> list[str]:
-    """What the runner needs to see: the interpreter, its packages, this package."""
-    import backprop_lab
-
-    paths = {sys.base_prefix, sys.prefix, str(Path(backprop_lab.__file__).resolve().parents[1])}
-    return sorted(p for p in paths if p and Path(p).exists())
-
-
-def _torch_dir() -> str | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec("torch")
-    return str(Path(spec.origin).parent) if spec and spec.origin else None
+def require_sandbox(unsafe: bool) -> None:
+    """Refuse to grade without the sandbox, unless the instructor asked for it explicitly."""
+    if bwrap_path() is None and not unsafe:
+        raise SandboxUnavailable(
+            "the sandbox (bubblewrap) is not available here, so submissions would run with no isolation "
+            "(inside Docker it usually lacks permission to create namespaces). Install bubblewrap or run "
+            "where it works; to grade without a sandbox anyway, which lets a submission read, change and "
+            "break anything the grader can, pass --unsafe-no-sandbox.")
 
 
-def run(job: dict, timeout: float) -> RunResult:
-    """Run the job (cells and calls) in a fresh sandbox; never raises for the submission's faults."""
-    workdir = Path(tempfile.mkdtemp(prefix="backprop-grade-"))
-    os.chmod(workdir, 0o777)
-    bwrap = _bwrap()
-    cgroups = _Cgroups()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(workdir) if not bwrap else "/submission",
-        "BACKPROP_LAB_GRADING": "1",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": "/tmp" if bwrap else str(workdir),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "OMP_NUM_THREADS": "1",
-        "LANG": "C.UTF-8",
-    }
-    python = [sys.executable, "-I", "-m", "backprop_lab.grading.runner"]
-    if bwrap:
-        cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-               "--die-with-parent", "--new-session", "--clearenv",
-               # /tmp first: the Python installation may itself live under /tmp, and
-               # a later mount would hide it
-               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-        for d in ("/usr", "/lib", "/lib64", "/bin", "/sbin"):
-            if Path(d).exists():
-                cmd += ["--ro-bind", d, d]
-        for p in _python_paths():
-            cmd += ["--ro-bind", p, p]
-        torch_dir = _torch_dir()
-        if job.get("no_torch") and torch_dir:
-            cmd += ["--tmpfs", torch_dir]
-        cmd += ["--bind", str(workdir), "/submission", "--chdir", "/submission"]
-        for k, v in env.items():
-            cmd += ["--setenv", k, v]
-        cmd += python
-        run_env = {}
+# ---- the read-only view of what a submission may use --------------------------------------
+
+_VIEW_MODULES = ("testfns.py", "grading/__init__.py", "grading/datafmt.py", "grading/runner.py")
+_STAND_IN = '''"""The course's package as the grader's sandbox shows it: check() does nothing here
+(the grader's own cases decide), and the gradient helpers exist only where allowed."""
+
+
+def check(qid, function, lang="en"):
+    return False
+'''
+_WITH_HELPERS = ("from .gradcheck import Report, compare, numerical_gradient, numerical_gradients, "
+                 "numerical_jacobian, relative_error  # noqa: F401\n")
+
+
+@functools.lru_cache(maxsize=None)
+def _package_dirs(with_torch: bool) -> tuple[str, ...]:
+    """The installed packages (folders or modules, with their bundled libraries) that
+    importing NumPy, and PyTorch when asked, loads: found by doing it, in a child."""
+    code = ("import sys, numpy\n"
+            + ("import torch, torch.autograd\n"
+               "x = torch.ones(2, dtype=torch.float64, requires_grad=True)\n"
+               "torch.autograd.gradcheck(lambda t: (t * torch.sigmoid(t)), (x,))\n" if with_torch else "")
+            + "for m in list(sys.modules.values()):\n"
+              "    f = getattr(m, '__file__', None)\n"
+              "    if f: print(f)\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                             check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}).stdout
+    except (subprocess.SubprocessError, OSError):
+        return ()
+    roots = [Path(p) for p in {*sysconfig.get_paths().values()} if "packages" in Path(p).name]
+    found = set()
+    for line in out.splitlines():
+        f = Path(line)
+        for r in roots:
+            try:
+                rel = f.relative_to(r)
+            except ValueError:
+                continue
+            found.add(str(r / rel.parts[0]))
+    for top in list(found):  # wheels keep their shared libraries next to the package (numpy.libs)
+        for extra in glob.glob(glob.escape(top) + ".libs") + glob.glob(glob.escape(top) + "_libs"):
+            found.add(extra)
+    return tuple(sorted(p for p in found if not p.endswith((".dist-info", "__pycache__"))))
+
+
+def _build_view(root: Path, with_helpers: bool, packages: tuple[str, ...]) -> tuple[Path, Path]:
+    """``root/site``: copies of the runner, the data codec and the test functions, under a
+    stand-in ``backprop_lab`` package; ``root/packages``: links to the allowed packages
+    (used as they are without bubblewrap; with it, each is mounted in their place)."""
+    source = Path(__file__).resolve().parents[1]
+    site, pkgs = root / "site", root / "packages"
+    for rel in _VIEW_MODULES:
+        dest = site / "backprop_lab" / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, dest)
+    init = _STAND_IN + (_WITH_HELPERS if with_helpers else "")
+    (site / "backprop_lab" / "__init__.py").write_text(init, encoding="utf-8")
+    if with_helpers:
+        shutil.copyfile(source / "gradcheck.py", site / "backprop_lab" / "gradcheck.py")
+    pkgs.mkdir()
+    for p in packages:
+        os.symlink(p, pkgs / Path(p).name)
+    for d in [root, *root.rglob("*")]:
+        if d.is_dir() and not d.is_symlink():
+            d.chmod(0o755)
+        elif d.is_file():
+            d.chmod(0o644)
+    return site, pkgs
+
+
+def _python_package_dirs() -> set[str]:
+    """Every folder of installed packages on this machine that a mount could expose."""
+    import site as site_module
+
+    dirs = set(site_module.getsitepackages()) | {site_module.getusersitepackages()}
+    dirs |= {p for k, p in sysconfig.get_paths().items() if k in ("purelib", "platlib")}
+    for prefix in {sys.base_prefix, sys.prefix, "/usr", "/usr/local"}:
+        dirs |= set(glob.glob(f"{glob.escape(prefix)}/lib*/python3*/site-packages"))
+        dirs |= set(glob.glob(f"{glob.escape(prefix)}/lib*/python3*/dist-packages"))
+        dirs |= set(glob.glob(f"{glob.escape(prefix)}/lib*/python3/dist-packages"))
+    return {d for d in dirs if d and os.path.isdir(d)}
+
+
+def _interpreter() -> str:
+    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+
+
+def _bwrap_command(bwrap: str, site: Path, pkgs: Path, empty: Path, env: dict, marker: str) -> list[str]:
+    cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+           "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
+           # /tmp first: the interpreter may itself live under /tmp, and a later mount would hide it
+           "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
+    mounted = []
+    for d in ("/usr/lib", "/usr/lib64", "/usr/lib32"):  # shared libraries (libc, libstdc++, ...)
+        if os.path.isdir(d) and not os.path.islink(d):
+            cmd += ["--ro-bind", d, d]
+            mounted.append(d)
+    for d in ("/lib", "/lib64", "/lib32"):
+        if os.path.islink(d):
+            cmd += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            cmd += ["--ro-bind", d, d]
+            mounted.append(d)
+    python = _interpreter()
+    tree = sys.base_prefix if python.startswith(sys.base_prefix.rstrip("/") + "/") else None
+    if tree and tree not in ("/", "/usr"):
+        cmd += ["--ro-bind", tree, tree]
+        mounted.append(tree)
     else:
-        cmd, run_env = python, env
+        cmd += ["--ro-bind", python, python]
+    for d in sorted(_python_package_dirs()):  # whatever packages those mounts hold: hidden
+        if any(d == m or d.startswith(m.rstrip("/") + "/") for m in mounted):
+            cmd += ["--ro-bind", str(empty), d]
+    cmd += ["--ro-bind", str(site), SITE, "--dir", PACKAGES]
+    for link in sorted(pkgs.iterdir()):
+        cmd += ["--ro-bind", os.readlink(link), f"{PACKAGES}/{link.name}"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
+            "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
+    for k, v in {**env, "HOME": "/tmp", "MPLCONFIGDIR": "/tmp", MARKER_ENV: marker}.items():
+        cmd += ["--setenv", k, v]
+    return cmd + [python]
 
-    launcher = [sys.executable, "-I", "-m", "backprop_lab.grading.limits"]
-    for d in cgroups.dirs:
-        launcher += ["--cgroup", str(d)]
-    cmd = launcher + ["--"] + cmd
 
-    read_fd, write_fd = os.pipe()
+def _runner_args(site: str, pkgs: str) -> list[str]:
+    boot = (f"import sys; sys.path[:0] = [{site!r}, {pkgs!r}]; "
+            "from backprop_lab.grading.runner import main; main()")
+    return ["-I", "-S", "-B", "-c", boot]
+
+
+# ---- running one submission ---------------------------------------------------------------
+
+def run(job: dict, timeout: float, *, unsafe: bool = False, cpu_seconds: float = CPU_SECONDS,
+        idle_seconds: float = IDLE_SECONDS) -> RunResult:
+    """Run the job (template, cells and calls) in a fresh sandbox; never raises for the
+    submission's faults. Raises SandboxUnavailable when there is no sandbox and not ``unsafe``."""
+    require_sandbox(unsafe)
+    bwrap = bwrap_path()
+    staging = Path(tempfile.mkdtemp(prefix="backprop-grade-"))  # the grader's, never writable inside
+    cgroups = _Cgroups()
+    marker = uuid.uuid4().hex
     result = RunResult()
     start = time.monotonic()
+    read_fd = write_fd = None
+    proc = None
     try:
+        packages = _package_dirs(not job.get("no_torch"))
+        site, pkgs = _build_view(staging / "view", not job.get("no_helpers"), packages)
+        empty = staging / "empty"
+        empty.mkdir(mode=0o555)
+        env = {
+            "PATH": "/nonexistent",
+            "BACKPROP_LAB_GRADING": "1",
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": "1",
+            "LANG": "C.UTF-8",
+        }
+        if bwrap:
+            cmd = _bwrap_command(bwrap, site, pkgs, empty, env, marker) + _runner_args(SITE, PACKAGES)
+            run_env, cwd = {}, "/"
+        else:  # unsafe mode: no isolation at all, only the limits and a private working folder
+            work = staging / "work"
+            work.mkdir()
+            cmd = [_interpreter()] + _runner_args(str(site), str(pkgs))
+            run_env = {**env, "HOME": str(work), "MPLCONFIGDIR": str(work), "TMPDIR": str(work), MARKER_ENV: marker}
+            cwd = str(work)
+        launcher = [sys.executable, "-I", "-m", "backprop_lab.grading.limits", "--cpu", str(int(cpu_seconds) + 2)]
+        for d in cgroups.dirs:
+            launcher += ["--cgroup", str(d)]
+        cmd = launcher + ["--"] + cmd
+
+        read_fd, write_fd = os.pipe()
         proc = subprocess.Popen(
             cmd + ["--result-fd", str(write_fd)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=run_env, cwd=workdir, start_new_session=True, pass_fds=(write_fd,),
+            env=run_env, cwd=cwd, start_new_session=True, pass_fds=(write_fd,),
         )
         os.close(write_fd)
         write_fd = None
         try:
             proc.stdin.write(datafmt.dumps(job).encode("utf-8"))
             proc.stdin.close()
-        except BrokenPipeError:
+        except (BrokenPipeError, OSError):
             pass
-        result.records, result.timed_out, result.reply_error = _collect(proc, read_fd, start + timeout)
-        result.exit_code = proc.returncode
+        watch = _Watch(proc, cgroups, start, timeout, cpu_seconds, idle_seconds)
+        result.records, result.stopped, result.reply_error = _collect(read_fd, watch)
+        result.cpu_seconds = watch.cpu
     finally:
-        if write_fd is not None:
-            os.close(write_fd)
-        os.close(read_fd)
-        cgroups.kill_all()
+        if proc is not None:
+            _kill(proc, cgroups)
+            result.exit_code = proc.returncode
+        for fd in (read_fd, write_fd):
+            if fd is not None:
+                os.close(fd)
         cgroups.remove()
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tree(staging)
         result.seconds = time.monotonic() - start
     return result
 
 
-def _collect(proc, read_fd, deadline):
-    """Read JSON lines from the runner until it ends or the deadline; kill it on time-out."""
-    records, buffer, total, error = [], b"", 0, None
-    sel = selectors.DefaultSelector()
-    sel.register(read_fd, selectors.EVENT_READ)
-    timed_out = False
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
-        if not sel.select(timeout=min(remaining, 0.5)):
-            if proc.poll() is not None and not sel.select(timeout=0.05):
-                break
-            continue
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        total += len(chunk)
-        if total > datafmt.MAX_BYTES:
-            error = "reply too large"
-            break
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
+class _Watch:
+    """The limits of one run: wall time, CPU time (every process of the submission) and idleness."""
+
+    def __init__(self, proc, cgroups, start, timeout, cpu_seconds, idle_seconds):
+        self.proc, self.cgroups = proc, cgroups
+        self.deadline = start + timeout
+        self.cpu_limit, self.idle_limit = cpu_seconds, idle_seconds
+        self.cpu = 0.0
+        self.last_active = self.last_look = time.monotonic()
+
+    def verdict(self) -> str | None:
+        now = time.monotonic()
+        if now >= self.deadline:
+            return "timeout"
+        if now - self.last_look < 0.2:  # looking at every process costs a little: not on every chunk read
+            return None
+        self.last_look = now
+        cpu, busy = self._usage()
+        if cpu - self.cpu > 0.005 or busy:
+            self.last_active = now
+        self.cpu = max(self.cpu, cpu)
+        if self.cpu > self.cpu_limit:
+            return "cpu"
+        if now - self.last_active > self.idle_limit:
+            return "idle"
+        return None
+
+    def _usage(self) -> tuple[float, bool]:
+        """CPU seconds used so far, and whether any process is running or waiting for the disk."""
+        tree = _descendants(self.proc.pid)
+        busy, total = False, 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in tree:
             try:
-                records.append(datafmt.loads(line.decode("utf-8")))
-            except (UnicodeDecodeError, datafmt.DataError) as exc:
-                error = f"unreadable reply: {exc}"
-    sel.close()
-    if not timed_out:
-        try:
-            proc.wait(timeout=2)  # it closed its reply; give it a moment to exit by itself
-        except subprocess.TimeoutExpired:
-            pass
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            busy |= fields[0] in ("R", "D")
+            total += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+        from_cgroup = self.cgroups.cpu_seconds()
+        return (from_cgroup if from_cgroup is not None else total), busy
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (a PID namespace keeps a sandbox's processes there)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
+
+
+def _kill(proc, cgroups) -> None:
+    """Kill the submission's whole process tree, whatever state it is in."""
     if proc.poll() is None:
+        for pid in reversed(_descendants(proc.pid)):  # without a PID namespace, the tree itself
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         try:
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
+        except OSError:
             pass
+    cgroups.kill_all()
     proc.wait()
-    return records, timed_out, error
 
+
+def _collect(read_fd, watch: _Watch):
+    """Read JSON lines from the runner until its final record, its end, a limit or too much data."""
+    records, pending, total, error = [], bytearray(), 0, None
+    sel = selectors.DefaultSelector()
+    sel.register(read_fd, selectors.EVENT_READ)
+    stopped = None
+    try:
+        while True:
+            stopped = watch.verdict()
+            if stopped:
+                break
+            if not sel.select(timeout=0.25):
+                if watch.proc.poll() is not None and not sel.select(timeout=0.05):
+                    break
+                continue
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > datafmt.MAX_BYTES:
+                stopped, error = "too_large", "reply too large"
+                break
+            *lines, rest = chunk.split(b"\n")  # only the new bytes are searched: linear in the reply
+            if lines:
+                lines[0] = bytes(pending) + lines[0]
+                pending = bytearray()
+            pending += rest
+            done = False
+            for line in lines:
+                try:
+                    record = datafmt.loads(line.decode("utf-8"))
+                except (UnicodeDecodeError, datafmt.DataError) as exc:
+                    error = f"unreadable reply: {exc}"
+                    continue
+                records.append(record)
+                done |= isinstance(record, dict) and record.get("done") is True
+            if done:
+                break  # the final record: whatever else it would send is not read
+    finally:
+        sel.close()
+    return records, stopped, error
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder however deep or strange it is, without recursion, never following
+    symbolic links, and never raising (what cannot be removed is left)."""
+    try:
+        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    stack = [(top, None, set())]  # (fd of a folder, (fd of its parent, its name), names done)
+    try:
+        while stack:
+            fd, parent, done = stack[-1]
+            child = None
+            try:
+                names = os.listdir(fd)
+            except OSError:
+                names = []
+            for name in names:
+                if name in done:
+                    continue
+                done.add(name)
+                try:
+                    if stat.S_ISDIR(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                        child = (os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd), (fd, name), set())
+                        break
+                    os.unlink(name, dir_fd=fd)
+                except OSError:
+                    continue
+            if child is not None:
+                stack.append(child)
+                continue
+            stack.pop()
+            os.close(fd)
+            if parent is not None:
+                try:
+                    os.rmdir(parent[1], dir_fd=parent[0])
+                except OSError:
+                    pass
+    finally:
+        for fd, _, _ in stack:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
