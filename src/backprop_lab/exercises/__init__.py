@@ -156,6 +156,29 @@ CASE_LABELS_BN = {
     "large epsilon": "বড় epsilon",
     "two features": "দুটি বৈশিষ্ট্য",
     "a constant row": "একটি ধ্রুবক সারি",
+    # ex06 (also in ex06.LABELS_BN, beside its questions)
+    "sigmoid, depth 5": "সিগময়েড, গভীরতা 5",
+    "non-square tanh network": "অবর্গাকার tanh নেটওয়ার্ক",
+    "ReLU, He initialisation, depth 10": "ReLU, He ইনিশিয়ালাইজেশন, গভীরতা 10",
+    "sigmoid, depth 20 (vanishing)": "সিগময়েড, গভীরতা 20 (বিলীয়মান গ্রেডিয়েন্ট)",
+    "large weights, tanh (saturated)": "বড় ওজন, tanh (সম্পৃক্ত)",
+    "zero input (ReLU at 0)": "শূন্য ইনপুট (0-তে ReLU)",
+    "LeCun": "LeCun",
+    "Xavier, square layer": "Xavier, বর্গাকার স্তর",
+    "Xavier, unequal widths": "Xavier, অসমান প্রস্থ",
+    "He": "He",
+    "leaky ReLU": "লিকি ReLU",
+    "leaky ReLU, slope 1 (linear)": "লিকি ReLU, ঢাল 1 (রৈখিক)",
+    "random widths": "এলোমেলো প্রস্থ",
+    "sigmoid, depth 30, beta = 1": "সিগময়েড, গভীরতা 30, beta = 1",
+    "tanh, beta = 0.5": "tanh, beta = 0.5",
+    "ReLU, small beta": "ReLU, ছোট beta",
+    "beta = 0 (identity hidden layers)": "beta = 0 (লুকানো স্তরগুলো অভেদ ম্যাপ)",
+    "a corrupted batch (large gradient)": "একটি নষ্ট ব্যাচ (বড় গ্রেডিয়েন্ট)",
+    "below the threshold": "সীমার নিচে",
+    "one array": "একটিমাত্র অ্যারে",
+    "all gradients zero": "সব গ্রেডিয়েন্ট শূন্য",
+    "one huge entry": "একটি বিশাল উপাদান",
 }
 
 
@@ -263,9 +286,9 @@ def judge(got, want, tol: float) -> tuple[str, dict]:
 # ---- the registry and the public self-check -------------------------------------------
 
 def registry() -> dict:
-    from . import ex01, ex02, ex03, ex04, ex05, ex07, ex08, ex09
+    from . import ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09
 
-    exercises = (ex01.EXERCISE, ex02.EXERCISE, ex03.EXERCISE, ex04.EXERCISE, ex05.EXERCISE, ex07.EXERCISE,
+    exercises = (ex01.EXERCISE, ex02.EXERCISE, ex03.EXERCISE, ex04.EXERCISE, ex05.EXERCISE, ex06.EXERCISE, ex07.EXERCISE,
                  ex08.EXERCISE, ex09.EXERCISE)
     return {ex.name: ex for ex in exercises}
 
