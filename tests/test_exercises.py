@@ -26,6 +26,18 @@ def test_every_registered_exercise_has_masters_in_both_languages(root):
             assert (root / "solutions" / lang / exercise.notebook).exists(), (exercise.name, lang)
 
 
+def test_every_case_has_a_bengali_label():
+    # A label missing from the table would reach a Bengali reader in English.
+    from backprop_lab.exercises import CASE_LABELS_BN
+
+    exercises = registry()  # finding the exercises also gathers their LABELS_BN
+    missing = sorted({(exercise.name, case.label) for exercise in exercises.values()
+                      for question in exercise.questions
+                      for case in question.cases(np.random.default_rng(0))
+                      if case.label not in CASE_LABELS_BN})
+    assert not missing, f"case labels without a Bengali label (add them to LABELS_BN): {missing}"
+
+
 def _solution_text(root):
     blocks = []
     for path in notebooks.master_notebooks(root):

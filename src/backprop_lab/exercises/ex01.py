@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from . import Case, Exercise, Question
+from .core import Case, Exercise, Question
 
 
 def _autograd(forward, inputs, upstream=None):

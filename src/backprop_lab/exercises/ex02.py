@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.autograd.functional import jacobian
 
-from . import Case, Exercise, Question
+from .core import Case, Exercise, Question
 
 
 def _autograd(forward, inputs, upstream):

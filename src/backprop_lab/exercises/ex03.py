@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from ..gradcheck import relative_error
-from . import Case, Exercise, Fn, Question
+from ..testfns import Fn
+from .core import Case, Exercise, Question
 
 # PyTorch twins of TEST_FUNCTIONS, for exact reference gradients by autograd (ex05 uses them too).
 TORCH_FUNCTIONS = {

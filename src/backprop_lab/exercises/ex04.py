@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import Case, Exercise, Question
+from .core import Case, Exercise, Question
 
 LARGE = np.array([[1000.0, 0.0, -1000.0], [-1000.0, -1000.0, -999.0], [0.5, 1000.0, 999.0]])
 

@@ -8,14 +8,14 @@ The network is chapter 6's (and chapter 3's column convention): weights W^(l) of
 X of shape (n_0, B), and the loss L = 1/2 * sum of the squares of the output a^(D).
 
 Everything about one question sits in its own block below (cases, reference, and the Bengali
-labels of its cases in LABELS_BN, which exercises/__init__.py merges into its table). References:
+labels of its cases in LABELS_BN, which the registry merges into the shared table). References:
 torch.autograd in float64, torch.nn.init.calculate_gain, torch.nn.utils.clip_grad_norm_.
 """
 
 import numpy as np
 import torch
 
-from . import Case, Exercise, Question
+from .core import Case, Exercise, Question
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import Case, Exercise, Question
+from .core import Case, Exercise, Question
 
 
 def _t(a, requires_grad=False):

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from . import Case, Exercise, Question
+from .core import Case, Exercise, Question
 
 SIZES = (4, 5, 3, 2)
 NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")

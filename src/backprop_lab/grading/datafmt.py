@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ..testfns import TEST_FUNCTIONS, Fn
+
 MAX_BYTES = 32 * 1024 * 1024  # a larger reply is refused, not parsed
 
 
@@ -20,8 +22,6 @@ class DataError(ValueError):
 
 
 def encode(value):
-    from ..testfns import Fn
-
     if isinstance(value, Fn):
         return {"__function__": value.name, "params": encode(value.params)}
     if isinstance(value, np.ndarray) or type(value).__module__ == "torch":
@@ -76,8 +76,6 @@ def decode(obj):
 
 def _decode(obj):
     if isinstance(obj, dict) and "__function__" in obj:
-        from ..testfns import TEST_FUNCTIONS, Fn
-
         if obj["__function__"] not in TEST_FUNCTIONS:
             raise DataError("unknown function argument")
         return Fn(obj["__function__"], _decode(obj.get("params")))
