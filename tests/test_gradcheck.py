@@ -79,8 +79,11 @@ def test_compare_reports_pass_and_fail_in_both_languages():
 
 
 def test_compare_accepts_torch_tensors_and_rejects_shape_mismatch():
-    t = torch.arange(6.0).reshape(2, 3)
-    assert compare("t", t.numpy(), t).passed
+    t = torch.arange(6.0, dtype=torch.float64).reshape(2, 3)
+    near, far = np.arange(6.0).reshape(2, 3) + 1e-12, np.arange(6.0).reshape(2, 3) + 1e-3
+    assert compare("t", near, t).passed and compare("t", t, near).passed
+    report = compare("t", far, t)
+    assert not report.passed and report.max_abs_error == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="shapes differ"):
         compare("t", np.ones((3, 2)), t)
 

@@ -36,10 +36,12 @@ def _runner_processes() -> list[int]:
 
 def test_the_machine_offers_the_sandbox_or_says_so():
     report = PROTECTIONS
-    assert all(v is True or isinstance(v, str) for v in report.values())
-    if os.environ.get("CI"):
-        # .ci/run installs bubblewrap: in CI every protection must be there.
-        assert all(v is True for v in report.values()), report
+    assert report and all(v is True or (isinstance(v, str) and v) for v in report.values()), report
+    missing = {k: v for k, v in report.items() if v is not True}
+    if missing and not os.environ.get("CI"):
+        pytest.skip(f"this machine lacks protections (CI requires them): {missing}")
+    # .ci/run installs bubblewrap: in CI every protection must be there.
+    assert not missing, missing
 
 
 @pytest.mark.parametrize("name", sorted(registry()))

@@ -51,8 +51,12 @@ def test_bengali_falls_back_to_english_where_it_cannot_be_shaped(monkeypatch):
 def test_english_setup_and_palette():
     plotting.setup("en")
     assert plotting.tr("Layer", "স্তর") == "Layer"
-    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    assert colors == plotting.OKABE_ITO
+    # Okabe and Ito's colour-blind-safe palette, as published (not read back from the module).
+    published = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
+    fig, ax = plt.subplots()
+    drawn = [matplotlib.colors.to_hex(ax.plot([0, 1])[0].get_color()).upper() for _ in range(8)]
+    plt.close(fig)
+    assert set(drawn) == published  # eight lines, eight different palette colours
 
 
 def test_unknown_language_is_refused():
