@@ -510,6 +510,7 @@ def test_no_process_outlives_a_reply_that_fails_to_decode(tmp_path):
     grader.grade("ex01", subs, tmp_path / "out", seed=8, timeout=TIMEOUT, **QUIET)
     result = results(tmp_path / "out", "crash")
     assert result["score"] == 0.0 and "The grader failed" not in result["output"], result
+    assert "reply could not be read" in result["output"], result["output"]  # the reason is kept
     assert sandbox_processes() == []
 
 

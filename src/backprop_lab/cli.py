@@ -124,9 +124,9 @@ def _gradescope_run(args) -> int:
 
 
 def sandbox_defaults() -> dict:
-    from .grading.sandbox import CPU_SECONDS
+    from .grading.sandbox import CPU_SECONDS, TIME_LIMIT
 
-    return {"cpu": CPU_SECONDS}
+    return {"cpu": CPU_SECONDS, "time": TIME_LIMIT}
 
 
 UNSAFE_HELP = ("grade even where the sandbox (bubblewrap) cannot run: submissions then run with NO isolation "
@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("submissions", help="a folder; every *.ipynb directly in it is one submission")
     p.add_argument("--out", required=True, help="where grades.csv and one results.json per submission go")
     p.add_argument("--seed", type=int, help="seed of the random test inputs (default: a fresh one, recorded)")
-    p.add_argument("--timeout", type=float, default=120, help="wall-time limit per submission, seconds (default 120)")
+    p.add_argument("--timeout", type=float, default=sandbox_defaults()["time"],
+                   help="wall-time limit per submission, seconds (default %(default)g)")
     p.add_argument("--cpu-limit", type=float, default=sandbox_defaults()["cpu"],
                    help="CPU time per submission, all its processes together, seconds (default %(default)g)")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")

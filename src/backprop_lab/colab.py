@@ -38,10 +38,6 @@ def setup_cell_source(repo_url: str) -> str:
     return _TEMPLATE.format(package=PACKAGE, repo_url=repo_url.rstrip("/"))
 
 
-def in_colab() -> bool:
-    return "google.colab" in sys.modules
-
-
 def setup_colab() -> None:
     """Register the bundled Bengali font with Colab's matplotlib."""
     from .plotting import can_shape_bengali, register_bengali_font

@@ -42,7 +42,8 @@ TEXT = {
     "unprotected": {"en": "This machine graded without: {missing}.", "bn": "এই যন্ত্রে এগুলো ছাড়াই মূল্যায়ন হয়েছে: {missing}।"},
     "grader_error": {"en": "The grader failed on this submission ({error}); tell the instructor.", "bn": "এই জমায় মূল্যায়নকারী নিজেই ব্যর্থ হয়েছে ({error}); শিক্ষককে জানাও।"},
     "timeout_question": {"en": "Did not finish within the time limit.", "bn": "সময়সীমার মধ্যে শেষ হয়নি।"},
-    "crashed": {"en": "The notebook stopped before its functions could be called.", "bn": "ফাংশনগুলো ডাকার আগেই নোটবুকটি থেমে গেছে।"},
+    "crashed": {"en": "The notebook stopped before its functions could be called (exit code {code}).", "bn": "ফাংশনগুলো ডাকার আগেই নোটবুকটি থেমে গেছে (exit code {code})।"},
+    "unreadable_reply": {"en": "Part of the notebook's reply could not be read ({why}).", "bn": "নোটবুকের উত্তরের একাংশ পড়া যায়নি ({why})।"},
     "cell_errors": {"en": "Cells that raised an error: {errors}", "bn": "যেসব সেলে ত্রুটি হয়েছে: {errors}"},
     "seed": {"en": "Graded on fresh random inputs (seed {seed}) and edge cases.", "bn": "নতুন এলোমেলো ইনপুট (seed {seed}) ও বিশেষ কেস দিয়ে মূল্যায়ন করা হয়েছে।"},
 }
@@ -211,13 +212,15 @@ def grade_one(plan: Plan, path: Path, timeout: float, unsafe: bool = False,
             notes.insert(0, _both("timeout", seconds=timeout))
     elif not run.records:
         status = "error"
-        notes.insert(0, _both("crashed"))
+        notes.insert(0, _both("crashed", code=run.exit_code))
     elif any(s in ("returned", "raised") for s in statuses):
         status = "graded"  # some answer was given: it is scored, right or wrong
     elif cell_errors and "not_implemented" not in statuses:
         status = "error"  # its code broke before defining any function (a syntax error, say)
     else:
         status = "not_attempted"  # only stubs, or nothing at all
+    if run.reply_error and run.stopped != "too_large":
+        notes.append(_both("unreadable_reply", why=run.reply_error[:200]))
     base["extra_data"]["used"] = {"seconds": round(run.seconds, 2), "cpu_seconds": round(run.cpu_seconds, 2)}
     return _result(base, status, total, "\n\n".join(notes), tests)
 
@@ -244,6 +247,8 @@ def error_result(plan: Plan, submission: str, why: str, unsafe: bool = False) ->
 
 def _result(base: dict, status: str, score: float, output: str, tests: list) -> dict:
     """Gradescope's results schema; our status goes in extra_data, which Gradescope keeps."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown grading status {status!r}")  # a grader bug: fail, never mislabel
     base["extra_data"]["status"] = status
     return {**base, "score": round(score, 4), "output": output, "tests": tests}
 
@@ -304,7 +309,7 @@ def submission_paths(submissions: Path) -> list[Path]:
 
 
 def grade(exercise_name: str, submissions: Path, out: Path, seed: int | None = None,
-          timeout: float = 120, jobs: int = 1, force: bool = False, unsafe: bool = False,
+          timeout: float = sandbox.TIME_LIMIT, jobs: int = 1, force: bool = False, unsafe: bool = False,
           cpu_limit: float = sandbox.CPU_SECONDS, log=print) -> list[dict]:
     """Grade every ``*.ipynb`` directly in ``submissions`` into ``out``; returns the gradebook rows.
 

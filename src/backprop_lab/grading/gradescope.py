@@ -59,7 +59,7 @@ def package(exercise: str, out: Path, project_root: Path, unsafe: bool = False) 
     return out
 
 
-def run(exercise: str, submission_dir: Path, results: Path, timeout: float = 300, unsafe: bool = False) -> dict:
+def run(exercise: str, submission_dir: Path, results: Path, timeout: float = sandbox.TIME_LIMIT, unsafe: bool = False) -> dict:
     """Grade the single notebook Gradescope put in ``submission_dir``.
 
     A results.json is always written, atomically: first an error result (so that a

@@ -49,6 +49,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 TMPFS_BYTES = 64 * 1024**2  # /tmp, the submission's working folder
 SHM_BYTES = 16 * 1024**2  # /dev/shm
 CPU_QUOTA_CORES = 1.0  # a submission never gets more than one core, however many processes it starts
+TIME_LIMIT = 120.0  # wall time per submission, for the CLI and Gradescope alike
 CPU_SECONDS = 20.0  # CPU time per submission (all its processes); the masters need a few seconds
 IDLE_SECONDS = 8.0  # no CPU used and nothing runnable for this long: it is waiting for nothing
 SITE = "/sandbox/site"  # inside the sandbox: the minimal runner and the course's stand-in package
