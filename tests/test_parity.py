@@ -85,5 +85,14 @@ def test_unstamped_cells_and_missing_twins_are_reported(pair):
 
 
 def test_display_math_forms():
-    md = "Text $x$ inline.\n$$\n a  =  b\n$$\n\\begin{align} c &= d \\end{align}\n```{math}\ne = f\n```"
-    assert parity.display_math(md) == ["a = b", "\\begin{align} c &= d \\end{align}", "e = f"]
+    md = ("Text $x$ inline.\n$$\n a  =  b\n$$\n\\begin{align} c &= d \\end{align}\n```{math}\ne = f\n```\n\n"
+          ":::{math}\ng = h\n:::\n\n```python\nprint('$$ not math $$')\n```\n\nand `$$ code $$` too")
+    assert parity.display_math(md) == ["a = b", "\\begin{align} c &= d \\end{align}", "e = f", "g = h"]
+
+
+def test_a_bengali_cell_asking_for_english_output_is_a_difference(pair):
+    en = [("code", 'setup("en")\ncheck("ex01.q1", f, lang="en")')]
+    assert parity.check_all(pair(en, [("code", 'setup("bn")\ncheck("ex01.q1", f, lang="bn")')])) == []
+    for wrong in ('setup("bn")\ncheck("ex01.q1", f, lang="en")', 'setup("en")\ncheck("ex01.q1", f, lang="bn")'):
+        problems = parity.check_all(pair(en, [("code", wrong)]))
+        assert [(p.cell, p.kind) for p in problems] == [(0, "structure")], wrong

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from markdown_it import MarkdownIt
+from mdit_py_plugins.amsmath import amsmath_plugin
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 # Pairs of folders whose notebooks are translations of each other (English first).
 EDITION_DIRS = [
@@ -29,10 +32,11 @@ EDITION_DIRS = [
     ("exercises/en", "exercises/bn"),
 ]
 
-_DISPLAY_MATH = re.compile(
-    r"\$\$(.+?)\$\$|\\begin\{(\w+\*?)\}(.+?)\\end\{\2\}|```\{math\}(.+?)```",
-    re.DOTALL,
-)
+# MyST's own parser settings for math: $$...$$, \begin{env}...\end{env}, ```{math} and
+# :::{math} blocks. A parser, not a pattern, so that "$$" inside code is not math.
+_MARKDOWN = (MarkdownIt("commonmark").use(dollarmath_plugin, double_inline=True)
+             .use(amsmath_plugin).use(colon_fence_plugin))
+_MATH_TOKENS = {"math_block", "math_block_label", "math_inline_double", "amsmath"}
 
 
 def cell_hash(cell) -> str:
@@ -41,8 +45,38 @@ def cell_hash(cell) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+LANGS = ("en", "bn")
+
+
 class _BlankStrings(ast.NodeTransformer):
-    """Replace every string literal (f-strings included) by an empty one."""
+    """Replace every string literal (f-strings included) by an empty one, except where a
+    string names the edition's language (``lang="bn"``, ``setup("bn")``, ``LANG = "bn"``):
+    there the edition's own language becomes one marker, so that a Bengali cell asking
+    for English output differs from its English twin."""
+
+    def __init__(self, lang: str | None):
+        self.lang = lang
+
+    def _language(self, node):
+        if self.lang and isinstance(node, ast.Constant) and node.value in LANGS:
+            value = "<edition>" if node.value == self.lang else node.value
+            return ast.copy_location(ast.Constant(value=value), node)
+        return self.visit(node)
+
+    def visit_Call(self, node):
+        node.func = self.visit(node.func)
+        named_setup = isinstance(node.func, (ast.Name, ast.Attribute)) and \
+            getattr(node.func, "id", getattr(node.func, "attr", None)) == "setup"
+        node.args = [self._language(a) if named_setup and i == 0 else self.visit(a) for i, a in enumerate(node.args)]
+        for kw in node.keywords:
+            kw.value = self._language(kw.value) if kw.arg == "lang" else self.visit(kw.value)
+        return node
+
+    def visit_Assign(self, node):
+        if all(isinstance(t, ast.Name) and t.id.lower() == "lang" for t in node.targets):
+            node.value = self._language(node.value)
+            return node
+        return self.generic_visit(node)
 
     def visit_Constant(self, node):
         if isinstance(node.value, (str, bytes)):
@@ -53,20 +87,20 @@ class _BlankStrings(ast.NodeTransformer):
         return ast.copy_location(ast.Constant(value=""), node)
 
 
-def program_signature(source: str) -> str:
-    """The code's AST with comments and string literals removed, as text."""
+def program_signature(source: str, lang: str | None = None) -> str:
+    """The code's AST with comments and string literals removed, as text; with ``lang``,
+    the strings that name the edition's language are kept (see :class:`_BlankStrings`)."""
     tree = ast.parse(source)
-    return ast.dump(_BlankStrings().visit(tree), include_attributes=False)
+    return ast.dump(_BlankStrings(lang).visit(tree), include_attributes=False)
 
 
 def display_math(markdown: str) -> list[str]:
     """Every display equation in a markdown cell, whitespace-normalised."""
     found = []
-    for m in _DISPLAY_MATH.finditer(markdown):
-        body = next(g for g in (m.group(1), m.group(3), m.group(4)) if g is not None)
-        if m.group(2):
-            body = f"\\begin{{{m.group(2)}}}{body}\\end{{{m.group(2)}}}"
-        found.append(" ".join(body.split()))
+    tokens = _MARKDOWN.parse(markdown)
+    for token in (t for block in tokens for t in [block, *(block.children or [])]):
+        if token.type in _MATH_TOKENS or (token.type in ("fence", "colon_fence") and token.info.strip() == "{math}"):
+            found.append(" ".join(token.content.split()))
     return found
 
 
@@ -107,7 +141,7 @@ def check_pair(en_path: Path, bn_path: Path) -> list[Problem]:
             problems.append(Problem(name, i, "structure", f"tags {_tags(b)}, English has {_tags(e)}"))
         if e.cell_type == "code":
             try:
-                same = program_signature(e.source) == program_signature(b.source)
+                same = program_signature(e.source, "en") == program_signature(b.source, "bn")
             except SyntaxError as exc:
                 problems.append(Problem(name, i, "structure", f"does not parse: {exc}"))
                 continue
