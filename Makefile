@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: book test refresh drift bench setup-cells exercises jupyter screenshots vendor clean
+.PHONY: book test lint refresh drift bench setup-cells exercises jupyter screenshots vendor clean
 
 $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -19,9 +19,13 @@ $(READY): requirements.txt pyproject.toml
 book: $(READY)
 	$(VENV)/bin/jupyter-book build . --builder html --warningiserror --keep-going --quiet
 
-## test: every test: package, parity, notebooks (strict nbval), and the built HTML in headless Chromium
-test: book
+## test: the linter, then every test: package, parity, notebooks (strict nbval), and the built HTML in headless Chromium
+test: book lint
 	$(PY) -m pytest
+
+## lint: ruff over the package, the tests, the benchmarks and the book's extensions (configured in pyproject.toml)
+lint: $(READY)
+	$(VENV)/bin/ruff check src tests benchmarks book/_ext
 
 ## refresh: re-execute every notebook in place to accept new outputs (a deliberate act)
 refresh: $(READY)

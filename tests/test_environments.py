@@ -33,11 +33,11 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-import urllib.request
 from urllib.parse import urlparse, urlsplit
 
 import nbformat
@@ -467,7 +467,7 @@ def test_notebook_runs_on_binder(binder_runs, path):
     assert not problems, "\n\n".join(problems)
 
 
-# ---- the Jupyter editions in the Binder environment's JupyterLab, in headless Chromium ------------------------------------------------------------
+# ---- the Jupyter editions in the Binder environment's JupyterLab, in headless Chromium ---------------------------------
 
 CHAPTER = "01_chain_rule.ipynb"
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"

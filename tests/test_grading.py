@@ -13,12 +13,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_helpers import PROTECTIONS, SANDBOXED, TIMEOUT, code_cells, grades, results, sandbox_processes, write_notebook
 
 from backprop_lab import notebooks
 from backprop_lab.exercises import registry
 from backprop_lab.grading import grader, gradescope
-from grading_helpers import (PROTECTIONS, SANDBOXED, TIMEOUT, code_cells, grades, results, sandbox_processes,
-                             write_notebook)
 
 _write = write_notebook
 _grades = grades

@@ -13,12 +13,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from grading_helpers import (
+    PROTECTIONS,
+    QUIET,
+    SANDBOXED,
+    TIMEOUT,
+    code_cells,
+    grades,
+    probe,
+    results,
+    sandbox_processes,
+    staging_leftovers,
+    write_notebook,
+)
 
 from backprop_lab import check
 from backprop_lab.exercises import judge, judge_returned, registry
 from backprop_lab.grading import grader, gradescope, runner, sandbox
-from grading_helpers import (PROTECTIONS, QUIET, SANDBOXED, TIMEOUT, code_cells, grades, probe, results,
-                             sandbox_processes, staging_leftovers, write_notebook)
 
 needs_sandbox = pytest.mark.skipif(not SANDBOXED, reason="bubblewrap is unavailable here: grading refuses to run")
 

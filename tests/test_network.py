@@ -7,8 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from backprop_lab import relative_error
-from backprop_lab import network
+from backprop_lab import network, relative_error
 from backprop_lab.network import ACTIVATIONS, INITS, MLP, forward_backward, init_mlp, init_std
 
 TORCH_ACTIVATIONS = {

@@ -13,11 +13,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
+from test_network import torch_pass  # noqa: E402
 
 from backprop_lab import relative_error, widgets  # noqa: E402
 from backprop_lab.widgets import backprop_visualizer, explorer_pass, gradient_flow_explorer, small_multiples  # noqa: E402
-
-from test_network import torch_pass  # noqa: E402
 
 BENGALI = re.compile("[\u0980-\u09ff]")
 

@@ -18,8 +18,10 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 EDITIONS = {
-    "en": {"lang": "en", "other": "bn", "switch": "এই অধ্যায় বাংলায় পড়ো", "switch_exercise": "এই অনুশীলনী বাংলায় পড়ো", "glossary": "Glossary"},
-    "bn": {"lang": "bn", "other": "en", "switch": "Read this chapter in English", "switch_exercise": "Read this exercise in English", "glossary": "পরিভাষা (Glossary)"},
+    "en": {"lang": "en", "other": "bn",
+           "switch": "এই অধ্যায় বাংলায় পড়ো", "switch_exercise": "এই অনুশীলনী বাংলায় পড়ো", "glossary": "Glossary"},
+    "bn": {"lang": "bn", "other": "en",
+           "switch": "Read this chapter in English", "switch_exercise": "Read this exercise in English", "glossary": "পরিভাষা (Glossary)"},
 }
 PREFIX = "book/"
 EDITION_ROOTS = ("book", "exercises")  # book/en/..., exercises/en/... (student notebooks)

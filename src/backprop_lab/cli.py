@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="stamp every cell (only after checking them all)")
     p.set_defaults(func=_stamp)
 
-    sub.add_parser("setup-cells", help="write the Colab setup cell (from _config.yml) into every chapter and master").set_defaults(func=_setup_cells)
+    sub.add_parser("setup-cells", help="write the Colab setup cell (from _config.yml) into every chapter and master"
+                   ).set_defaults(func=_setup_cells)
 
     p = sub.add_parser("refresh", help="re-execute notebooks in place, storing new outputs")
     p.add_argument("notebooks", nargs="*", help="notebooks to run (default: every notebook of the book)")
@@ -154,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("exercises", help="generate exercises/ (student notebooks) from the masters in solutions/").set_defaults(func=_exercises)
 
-    sub.add_parser("jupyter", help="generate jupyter/ (the chapters without book-only markup, for Jupyter and Colab)").set_defaults(func=_jupyter)
+    sub.add_parser("jupyter", help="generate jupyter/ (the chapters without book-only markup, for Jupyter and Colab)"
+                   ).set_defaults(func=_jupyter)
 
     p = sub.add_parser("grade", help="grade a folder of submitted notebooks into OUT/grades.csv")
     p.add_argument("exercise", help="e.g. ex01")

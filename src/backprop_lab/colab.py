@@ -7,8 +7,6 @@ test checks that every notebook starts with exactly this cell.
 
 from __future__ import annotations
 
-import sys
-
 SETUP_TAGS = ["remove-cell"]
 # What the setup cell installs in Colab: the package with everything the notebooks import
 # (pyproject.toml's `notebooks` extra), from the repository in _config.yml.

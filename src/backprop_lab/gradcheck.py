@@ -56,7 +56,7 @@ def numerical_gradients(f: Callable[..., float], *arrays, eps: float = 1e-6) -> 
         raise ValueError(f"eps must be positive, got {eps}")
     points = [_as_float64(a, f"argument {i}") for i, a in enumerate(arrays)]
     grads = []
-    for k, x in enumerate(points):
+    for x in points:
         grad = np.zeros_like(x)
         flat_x, flat_g = x.reshape(-1), grad.reshape(-1)  # views into x and grad
         for i in range(flat_x.size):

@@ -45,7 +45,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from . import network
-from .plotting import LATIN_FALLBACK, LANGS, OKABE_ITO, can_shape_bengali, register_bengali_font
+from .plotting import LANGS, LATIN_FALLBACK, OKABE_ITO, can_shape_bengali, register_bengali_font
 
 __all__ = [
     "gradient_flow_explorer",

@@ -35,17 +35,25 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"  # in the Gradescope a
 
 TEXT = {
     "malformed": {"en": "The notebook could not be read: {why}", "bn": "নোটবুকটি পড়া যায়নি: {why}"},
-    "timeout": {"en": "Grading stopped after {seconds:.0f} s (time limit).", "bn": "সময়সীমা পেরিয়ে যাওয়ায় {seconds:.0f} সেকেন্ড পরে মূল্যায়ন থামানো হয়েছে।"},
-    "cpu": {"en": "Grading stopped after {seconds:.0f} s of CPU time (CPU-time limit).", "bn": "{seconds:.0f} সেকেন্ড CPU সময় ব্যবহারের পরে মূল্যায়ন থামানো হয়েছে (CPU-সময়সীমা)।"},
-    "idle": {"en": "Grading stopped: the notebook waited {seconds:.0f} s for nothing (sleeping or blocked).", "bn": "মূল্যায়ন থামানো হয়েছে: নোটবুকটি কোনো কিছুর জন্য নয়, অকারণে {seconds:.0f} সেকেন্ড অপেক্ষা করেছে (ঘুমিয়ে বা আটকে ছিল)।"},
-    "too_large": {"en": "Grading stopped: reply too large (more than {mb} MB of results).", "bn": "মূল্যায়ন থামানো হয়েছে: উত্তর খুব বড় ({mb} MB-এর বেশি)।"},
+    "timeout": {"en": "Grading stopped after {seconds:.0f} s (time limit).",
+                "bn": "সময়সীমা পেরিয়ে যাওয়ায় {seconds:.0f} সেকেন্ড পরে মূল্যায়ন থামানো হয়েছে।"},
+    "cpu": {"en": "Grading stopped after {seconds:.0f} s of CPU time (CPU-time limit).",
+            "bn": "{seconds:.0f} সেকেন্ড CPU সময় ব্যবহারের পরে মূল্যায়ন থামানো হয়েছে (CPU-সময়সীমা)।"},
+    "idle": {"en": "Grading stopped: the notebook waited {seconds:.0f} s for nothing (sleeping or blocked).",
+             "bn": "মূল্যায়ন থামানো হয়েছে: নোটবুকটি কোনো কিছুর জন্য নয়, অকারণে {seconds:.0f} সেকেন্ড অপেক্ষা করেছে (ঘুমিয়ে বা আটকে ছিল)।"},
+    "too_large": {"en": "Grading stopped: reply too large (more than {mb} MB of results).",
+                  "bn": "মূল্যায়ন থামানো হয়েছে: উত্তর খুব বড় ({mb} MB-এর বেশি)।"},
     "unprotected": {"en": "This machine graded without: {missing}.", "bn": "এই যন্ত্রে এগুলো ছাড়াই মূল্যায়ন হয়েছে: {missing}।"},
-    "grader_error": {"en": "The grader failed on this submission ({error}); tell the instructor.", "bn": "এই জমায় মূল্যায়নকারী নিজেই ব্যর্থ হয়েছে ({error}); শিক্ষককে জানাও।"},
+    "grader_error": {"en": "The grader failed on this submission ({error}); tell the instructor.",
+                     "bn": "এই জমায় মূল্যায়নকারী নিজেই ব্যর্থ হয়েছে ({error}); শিক্ষককে জানাও।"},
     "timeout_question": {"en": "Did not finish within the time limit.", "bn": "সময়সীমার মধ্যে শেষ হয়নি।"},
-    "crashed": {"en": "The notebook stopped before its functions could be called (exit code {code}).", "bn": "ফাংশনগুলো ডাকার আগেই নোটবুকটি থেমে গেছে (exit code {code})।"},
-    "unreadable_reply": {"en": "Part of the notebook's reply could not be read ({why}).", "bn": "নোটবুকের উত্তরের একাংশ পড়া যায়নি ({why})।"},
+    "crashed": {"en": "The notebook stopped before its functions could be called (exit code {code}).",
+                "bn": "ফাংশনগুলো ডাকার আগেই নোটবুকটি থেমে গেছে (exit code {code})।"},
+    "unreadable_reply": {"en": "Part of the notebook's reply could not be read ({why}).",
+                         "bn": "নোটবুকের উত্তরের একাংশ পড়া যায়নি ({why})।"},
     "cell_errors": {"en": "Cells that raised an error: {errors}", "bn": "যেসব সেলে ত্রুটি হয়েছে: {errors}"},
-    "seed": {"en": "Graded on fresh random inputs (seed {seed}) and edge cases.", "bn": "নতুন এলোমেলো ইনপুট (seed {seed}) ও বিশেষ কেস দিয়ে মূল্যায়ন করা হয়েছে।"},
+    "seed": {"en": "Graded on fresh random inputs (seed {seed}) and edge cases.",
+             "bn": "নতুন এলোমেলো ইনপুট (seed {seed}) ও বিশেষ কেস দিয়ে মূল্যায়ন করা হয়েছে।"},
 }
 
 

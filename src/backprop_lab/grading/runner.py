@@ -188,7 +188,7 @@ def main() -> None:
     import json
     import math
 
-    import numpy
+    import numpy  # noqa: F401 (imported before any student code, so the snapshot holds the real one)
 
     student, harness, defined, solutions, cell_errors = assemble(job.get("template") or [], job["cells"])
     namespace = {"__name__": "__main__", "get_ipython": lambda: _Shell(), "__builtins__": builtins}
