@@ -113,6 +113,33 @@ def test_self_check_reports_in_the_notebooks_language(capsys):
     assert "relative error" in out and "passed" not in out.splitlines()[0]
 
 
+def _all_questions():
+    return [q for exercise in registry().values() for q in exercise.questions]
+
+
+def _nudged(value):
+    """The same structure with every number moved by about 1 %: a wrong answer of the right shape."""
+    if isinstance(value, dict):
+        return {k: _nudged(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_nudged(v) for v in value)
+    return np.asarray(value) * 1.01 + 0.01
+
+
+@pytest.mark.parametrize("qid", [q.qid for q in _all_questions()])
+def test_every_public_self_check_accepts_the_reference_and_rejects_a_nudged_answer(qid, capsys):
+    from backprop_lab.exercises import question
+
+    q = question(qid)
+    n_cases = len(q.cases(np.random.default_rng(0)))
+    for lang in ("en", "bn"):
+        assert check(qid, q.reference, lang=lang) is True, capsys.readouterr().out
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == n_cases + 1, lines  # a line per case and the summary
+    assert check(qid, lambda *args: _nudged(q.reference(*args))) is False
+    assert f"0/{n_cases}" in capsys.readouterr().out.splitlines()[-1]
+
+
 def test_self_check_says_what_is_missing_and_never_shows_expected_values(capsys):
     def stub(x, params):
         raise NotImplementedError()

@@ -20,7 +20,16 @@ import numpy as np
 from ..grading import datafmt
 from ..testfns import TEST_FUNCTIONS, Fn  # noqa: F401 (part of this module's interface)
 from .core import (  # noqa: F401 (part of this module's interface)
-    CASE_LABELS_BN, MESSAGES, Case, Exercise, Question, describe, error_of, judge, label, message,
+    CASE_LABELS_BN,
+    MESSAGES,
+    Case,
+    Exercise,
+    Question,
+    describe,
+    error_of,
+    judge,
+    label,
+    message,
 )
 
 GRADING_ENV = "BACKPROP_LAB_GRADING"

@@ -4,14 +4,7 @@ import numpy as np
 import torch
 
 from .core import Case, Exercise, Question
-
-
-def _autograd(forward, inputs, upstream=None):
-    """Gradients of sum(upstream * forward(*inputs)) with respect to every input, by autograd."""
-    ts = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in inputs]
-    out = forward(*ts)
-    out.backward(torch.ones_like(out) if upstream is None else torch.tensor(np.asarray(upstream, dtype=np.float64)))
-    return tuple(t.grad.numpy() for t in ts)
+from .oracles import autograd
 
 
 def _mul_cases(rng):
@@ -69,7 +62,7 @@ EXERCISE = Exercise(
             points=2,
             title={"en": "Backward of an element-wise multiply", "bn": "উপাদানভিত্তিক গুণের ব্যাকওয়ার্ড"},
             cases=_mul_cases,
-            reference=lambda x, y, g: _autograd(lambda a, b: a * b, (x, y), g),
+            reference=lambda x, y, g: autograd(lambda a, b: a * b, (x, y), g),
         ),
         Question(
             qid="ex01.q2",
@@ -77,7 +70,7 @@ EXERCISE = Exercise(
             points=2,
             title={"en": "Backward of an element-wise max, ties included", "bn": "উপাদানভিত্তিক ম্যাক্সের ব্যাকওয়ার্ড, সমান মানসহ"},
             cases=_max_cases,
-            reference=lambda x, y, g: _autograd(torch.maximum, (x, y), g),
+            reference=lambda x, y, g: autograd(torch.maximum, (x, y), g),
         ),
         Question(
             qid="ex01.q3",
@@ -85,7 +78,7 @@ EXERCISE = Exercise(
             points=3,
             title={"en": "All gradients of one tanh neuron", "bn": "একটি tanh নিউরনের সব গ্রেডিয়েন্ট"},
             cases=_neuron_cases,
-            reference=lambda x, w, b, y: _autograd(lambda x_, w_, b_: _neuron(x_, w_, b_, y), (x, w, b)),
+            reference=lambda x, w, b, y: autograd(lambda x_, w_, b_: _neuron(x_, w_, b_, y), (x, w, b)),
         ),
         Question(
             qid="ex01.q4",
@@ -93,7 +86,7 @@ EXERCISE = Exercise(
             points=3,
             title={"en": "A graph with fan-out: L = sum(tanh(x * y + x))", "bn": "ফ্যান-আউটসহ একটি গ্রাফ: L = sum(tanh(x * y + x))"},
             cases=_fanout_cases,
-            reference=lambda x, y: _autograd(lambda a, b: torch.sum(torch.tanh(a * b + a)), (x, y)),
+            reference=lambda x, y: autograd(lambda a, b: torch.sum(torch.tanh(a * b + a)), (x, y)),
         ),
     ),
 )

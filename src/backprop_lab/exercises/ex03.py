@@ -13,25 +13,7 @@ import torch.nn.functional as F
 from ..gradcheck import relative_error
 from ..testfns import Fn
 from .core import Case, Exercise, Question
-
-# PyTorch twins of TEST_FUNCTIONS, for exact reference gradients by autograd (ex05 uses them too).
-TORCH_FUNCTIONS = {
-    "sin_square_sum": lambda p, x: torch.sum(torch.sin(x) * x * x),
-    "quadratic": lambda p, x: (0.5 * x.reshape(-1) @ torch.as_tensor(p["A"]) @ x.reshape(-1)
-                               + torch.as_tensor(p["c"]) @ x.reshape(-1)),
-    "tanh_layer": lambda p, W: torch.sum(torch.tanh(W @ torch.as_tensor(p["v"]))),
-}
-
-
-def autograd_gradient(f: Fn, x) -> np.ndarray:
-    """The exact gradient of the test function ``f`` at ``x``, by autograd on its PyTorch twin."""
-    t = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
-    value = TORCH_FUNCTIONS[f.name](f.params, t)
-    # the twin must be the same function as the NumPy version the student calls
-    assert abs(value.item() - f(np.asarray(x, dtype=np.float64))) <= 1e-12 * max(1.0, abs(value.item()))
-    value.backward()
-    return t.grad.numpy()
-
+from .oracles import autograd_gradient
 
 # ---- q1, q2: the backward pass of a D-layer network -----------------------------------------
 
@@ -128,7 +110,8 @@ EXERCISE = Exercise(
             qid="ex03.q1",
             function="mlp_backward",
             points=3,
-            title={"en": "Backward pass of a tanh network with the squared error", "bn": "বর্গ-ত্রুটিসহ একটি tanh নেটওয়ার্কের ব্যাকওয়ার্ড পাস"},
+            title={"en": "Backward pass of a tanh network with the squared error",
+                   "bn": "বর্গ-ত্রুটিসহ একটি tanh নেটওয়ার্কের ব্যাকওয়ার্ড পাস"},
             cases=_tanh_cases,
             reference=lambda params, X, Y: _torch_gradients(params, X, Y, "tanh_mse"),
             tol=1e-8,
@@ -138,7 +121,8 @@ EXERCISE = Exercise(
             qid="ex03.q2",
             function="mlp_backward_bce",
             points=3,
-            title={"en": "Backward pass of a sigmoid network with the binary cross-entropy", "bn": "বাইনারি ক্রস-এনট্রপিসহ একটি সিগময়েড নেটওয়ার্কের ব্যাকওয়ার্ড পাস"},
+            title={"en": "Backward pass of a sigmoid network with the binary cross-entropy",
+                   "bn": "বাইনারি ক্রস-এনট্রপিসহ একটি সিগময়েড নেটওয়ার্কের ব্যাকওয়ার্ড পাস"},
             cases=_sigmoid_cases,
             reference=lambda params, X, Y: _torch_gradients(params, X, Y, "sigmoid_bce"),
             tol=1e-8,

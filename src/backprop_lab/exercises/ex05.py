@@ -11,12 +11,7 @@ import torch.nn.functional as F
 
 from ..testfns import Fn
 from .core import Case, Exercise, Question
-from .ex03 import TORCH_FUNCTIONS, autograd_gradient
-
-
-def _t(a):
-    return torch.tensor(np.asarray(a, dtype=np.float64))
-
+from .oracles import TORCH_FUNCTIONS, autograd_gradient, tensor
 
 # ---- q1: one SGD step with weight decay, from a given gradient --------------------------------
 
@@ -31,8 +26,8 @@ def _sgd_step_cases(rng):
 
 
 def _sgd_step_reference(w, grad, lr, wd):
-    p = _t(w).requires_grad_(True)
-    p.grad = _t(grad)
+    p = tensor(w).requires_grad_(True)
+    p.grad = tensor(grad)
     torch.optim.SGD([p], lr=lr, weight_decay=wd).step()
     return p.detach().numpy()
 
@@ -62,7 +57,7 @@ def _sgd_train_reference(grad_f, w0, lr, wd, k):
     # the gradient the student is handed must be the gradient of the loss the reference trains on
     exact = autograd_gradient(Fn(name, grad_f.params), w0)
     assert np.allclose(grad_f(np.array(w0, dtype=np.float64)), exact, rtol=1e-12, atol=1e-12)
-    p = _t(w0).requires_grad_(True)
+    p = tensor(w0).requires_grad_(True)
     optimizer = torch.optim.SGD([p], lr=lr, weight_decay=wd)
     for _ in range(int(k)):
         optimizer.zero_grad()
@@ -85,7 +80,7 @@ def _l1_cases(rng):
 
 
 def _l1_reference(w, grad, lr, lam):
-    u = _t(w) - lr * _t(grad)                      # the gradient step on the data loss
+    u = tensor(w) - lr * tensor(grad)                      # the gradient step on the data loss
     return F.softshrink(u, lambd=lr * lam).numpy()  # then the proximal step of lam * ||w||_1
 
 
@@ -116,11 +111,11 @@ def _adam_cases(rng):
 
 
 def _adam_reference(optimizer_class, w, grad, m, v, t, lr, wd, beta1, beta2, eps):
-    p = _t(w).requires_grad_(True)
+    p = tensor(w).requires_grad_(True)
     optimizer = optimizer_class([p], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=wd)
     # the state after t - 1 steps; step() counts this one as step t
-    optimizer.state[p] = {"step": torch.tensor(float(t) - 1.0), "exp_avg": _t(m), "exp_avg_sq": _t(v)}
-    p.grad = _t(grad)
+    optimizer.state[p] = {"step": torch.tensor(float(t) - 1.0), "exp_avg": tensor(m), "exp_avg_sq": tensor(v)}
+    p.grad = tensor(grad)
     optimizer.step()
     state = optimizer.state[p]
     assert float(state["step"]) == float(t)
@@ -155,7 +150,8 @@ EXERCISE = Exercise(
             qid="ex05.q3",
             function="l1_prox_step",
             points=2,
-            title={"en": "One proximal step of an L1 penalty (soft-thresholding)", "bn": "L1 জরিমানার একটি প্রক্সিমাল ধাপ (সফট থ্রেশহোল্ডিং)"},
+            title={"en": "One proximal step of an L1 penalty (soft-thresholding)",
+                   "bn": "L1 জরিমানার একটি প্রক্সিমাল ধাপ (সফট থ্রেশহোল্ডিং)"},
             cases=_l1_cases,
             reference=_l1_reference,
             tol=1e-12,
@@ -165,7 +161,8 @@ EXERCISE = Exercise(
             qid="ex05.q4",
             function="adam_l2_step",
             points=2,
-            title={"en": "One step of Adam with an L2 penalty (torch.optim.Adam)", "bn": "L2 জরিমানাসহ Adam-এর একটি ধাপ (torch.optim.Adam)"},
+            title={"en": "One step of Adam with an L2 penalty (torch.optim.Adam)",
+                   "bn": "L2 জরিমানাসহ Adam-এর একটি ধাপ (torch.optim.Adam)"},
             cases=_adam_cases,
             reference=lambda *args: _adam_reference(torch.optim.Adam, *args),
             tol=1e-10,

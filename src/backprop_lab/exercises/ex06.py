@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .core import Case, Exercise, Question
+from .oracles import tensor
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 
@@ -28,8 +29,8 @@ def _autograd_norms(Ws, X, activation, residual, beta=1.0):
     """The Frobenius norm of dL/dW^(l) for l = 1..D, by autograd in float64, as a tuple of floats
     (each judged on its own scale, so a layer whose gradient has vanished to 1e-12 counts too)."""
     f = ACTIVATIONS[activation]
-    tW = [torch.tensor(np.asarray(W, dtype=np.float64), requires_grad=True) for W in Ws]
-    A = torch.tensor(np.asarray(X, dtype=np.float64))
+    tW = [tensor(W, requires_grad=True) for W in Ws]
+    A = tensor(X)
     for l, W in enumerate(tW, start=1):
         Z = W @ A
         if l == len(tW):
@@ -45,8 +46,11 @@ def _autograd_norms(Ws, X, activation, residual, beta=1.0):
 # ---- q1: per-layer gradient norms of a plain deep network -------------------------------------
 
 def _plain_cases(rng):
-    xavier = lambda n: 1.0 / np.sqrt(n)            # square layers: Xavier = LeCun
-    he = lambda n: np.sqrt(2.0 / n)
+    def xavier(n):  # square layers: Xavier = LeCun
+        return 1.0 / np.sqrt(n)
+
+    def he(n):
+        return np.sqrt(2.0 / n)
 
     def case(label, widths, B, activation, std=xavier, zero_input=False):
         X = np.zeros((widths[0], B)) if zero_input else rng.normal(size=(widths[0], B))
@@ -101,7 +105,8 @@ def _init_reference(kind, n_in, n_out, alpha):
 # ---- q3: per-layer gradient norms with scaled residual connections ----------------------------
 
 def _residual_cases(rng):
-    naive = lambda n: 1.0                          # the chapter's naive N(0, 1) weights
+    def naive(n):  # the chapter's naive N(0, 1) weights
+        return 1.0
 
     def case(label, width, depth, B, activation, beta, std=lambda n: 1.0 / np.sqrt(n), out=2):
         widths = [width] * depth + [out]
@@ -140,7 +145,7 @@ def _clip_reference(grads, max_norm):
     params = []
     for g in grads:
         p = torch.zeros(np.shape(g), dtype=torch.float64, requires_grad=True)
-        p.grad = torch.tensor(np.asarray(g, dtype=np.float64))
+        p.grad = tensor(g)
         params.append(p)
     total = torch.nn.utils.clip_grad_norm_(params, max_norm)
     return tuple(p.grad.numpy() for p in params), float(total)

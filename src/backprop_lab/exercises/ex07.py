@@ -12,10 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .core import Case, Exercise, Question
-
-
-def _t(a, requires_grad=False):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)
+from .oracles import tensor
 
 
 def _swish(x, beta):
@@ -26,27 +23,27 @@ def _swish(x, beta):
 
 def _values_reference(x, g, beta=1.0):
     """(y, dL/dx) for L = sum(g * y), y = x * sigmoid(beta * x), beta a plain number."""
-    t = _t(x, requires_grad=True)
+    t = tensor(x, requires_grad=True)
     y = _swish(t, beta)
     if beta == 1.0:  # the reference is PyTorch's own SiLU
         assert torch.allclose(y, F.silu(t), rtol=1e-14, atol=1e-300)
-    y.backward(_t(g))
+    y.backward(tensor(g))
     return y.detach().numpy(), t.grad.numpy()
 
 
 def _swish_reference(x, g, beta):
     """(y, dL/dx, dL/dbeta) for a learnable beta of shape ()."""
-    t, b = _t(x, requires_grad=True), _t(beta, requires_grad=True)
+    t, b = tensor(x, requires_grad=True), tensor(beta, requires_grad=True)
     y = _swish(t, b)
-    y.backward(_t(g))
+    y.backward(tensor(g))
     return y.detach().numpy(), t.grad.numpy(), b.grad.numpy()
 
 
 def _gradcheck_reference(name, x, beta):
     """1.0: gradcheck passes for the same function written with ordinary operations."""
-    t = _t(x, requires_grad=True)
+    t = tensor(x, requires_grad=True)
     if name == "Swish":
-        return float(torch.autograd.gradcheck(_swish, (t, _t(beta, requires_grad=True))))
+        return float(torch.autograd.gradcheck(_swish, (t, tensor(beta, requires_grad=True))))
     b = 1.0 if name == "SiLU" else beta
     return float(torch.autograd.gradcheck(lambda u: _swish(u, b), (t,)))
 
@@ -127,7 +124,8 @@ EXERCISE = Exercise(
             qid="ex07.q2",
             function="scaled_silu_values",
             points=3,
-            title={"en": "A Function with a plain-number argument: x * sigmoid(beta * x)", "bn": "সাধারণ সংখ্যার আর্গুমেন্টসহ একটি Function: x * sigmoid(beta * x)"},
+            title={"en": "A Function with a plain-number argument: x * sigmoid(beta * x)",
+                   "bn": "সাধারণ সংখ্যার আর্গুমেন্টসহ একটি Function: x * sigmoid(beta * x)"},
             cases=_scaled_cases,
             reference=_values_reference,
             tol=1e-10,
@@ -136,7 +134,8 @@ EXERCISE = Exercise(
             qid="ex07.q3",
             function="swish_values",
             points=3,
-            title={"en": "A learnable beta: the gradient of a scalar parameter", "bn": "শেখা যায় এমন beta: একটি স্কেলার প্যারামিটারের গ্রেডিয়েন্ট"},
+            title={"en": "A learnable beta: the gradient of a scalar parameter",
+                   "bn": "শেখা যায় এমন beta: একটি স্কেলার প্যারামিটারের গ্রেডিয়েন্ট"},
             cases=_swish_cases,
             reference=_swish_reference,
             tol=1e-8,

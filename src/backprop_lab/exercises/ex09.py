@@ -11,18 +11,14 @@ import torch
 import torch.nn.functional as F
 
 from .core import Case, Exercise, Question
-
-
-def _t(a, requires_grad=False):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)
-
+from .oracles import tensor
 
 # ---- q1, q2: inverted dropout with a given mask ---------------------------------------------
 
 def _dropout_graph(x, mask, p, training):
     """y and the leaf x, built with torch operations: x * m / (1 - p) in training, x itself at evaluation."""
-    t = _t(x, requires_grad=True)
-    y = t * _t(mask) / (1.0 - p) if training else F.dropout(t, p, training=False)
+    t = tensor(x, requires_grad=True)
+    y = t * tensor(mask) / (1.0 - p) if training else F.dropout(t, p, training=False)
     return t, y
 
 
@@ -33,7 +29,7 @@ def _dropout_forward_reference(x, mask, p, training):
 def _dropout_backward_reference(g, mask, p, training):
     # dL/dx by autograd for L = sum(g * y), at any x of the same shape (the layer is linear in x)
     t, y = _dropout_graph(np.ones_like(g), mask, p, training)
-    y.backward(_t(g))
+    y.backward(tensor(g))
     return t.grad.numpy()
 
 
@@ -62,7 +58,7 @@ def _dropout_cases(rng):
 # ---- q3: standardisation fitted on a training set -------------------------------------------
 
 def _standardize_reference(X_train, X_other, eps):
-    A, B = _t(X_train), _t(X_other)
+    A, B = tensor(X_train), tensor(X_other)
     s = torch.sqrt(A.var(dim=0, unbiased=False))  # the population standard deviation (divide by N)
     return ((B - A.mean(dim=0)) / (s + eps)).numpy()
 
@@ -94,8 +90,8 @@ def _standardize_cases(rng):
 # ---- q4: the backward pass of a per-row standardisation (layer normalisation) ----------------
 
 def _layernorm_backward_reference(X, G, eps):
-    t = _t(X, requires_grad=True)
-    F.layer_norm(t, (X.shape[1],), eps=eps).backward(_t(G))  # no scale, no shift
+    t = tensor(X, requires_grad=True)
+    F.layer_norm(t, (X.shape[1],), eps=eps).backward(tensor(G))  # no scale, no shift
     return t.grad.numpy()
 
 
@@ -145,7 +141,8 @@ EXERCISE = Exercise(
             qid="ex09.q3",
             function="standardize",
             points=3,
-            title={"en": "Standardising inputs with the training set's statistics", "bn": "প্রশিক্ষণ সেটের পরিসংখ্যান দিয়ে ইনপুট স্ট্যান্ডার্ডাইজ করা"},
+            title={"en": "Standardising inputs with the training set's statistics",
+                   "bn": "প্রশিক্ষণ সেটের পরিসংখ্যান দিয়ে ইনপুট স্ট্যান্ডার্ডাইজ করা"},
             cases=_standardize_cases,
             reference=_standardize_reference,
             tol=1e-7,  # features near 1e6: the mean alone carries rounding of about 1e-10
@@ -155,7 +152,8 @@ EXERCISE = Exercise(
             qid="ex09.q4",
             function="layernorm_backward",
             points=3,
-            title={"en": "Backward pass of a per-row standardisation (layer normalisation)", "bn": "প্রতিটি সারির স্ট্যান্ডার্ডাইজেশনের ব্যাকওয়ার্ড পাস (লেয়ার নর্মালাইজেশন)"},
+            title={"en": "Backward pass of a per-row standardisation (layer normalisation)",
+                   "bn": "প্রতিটি সারির স্ট্যান্ডার্ডাইজেশনের ব্যাকওয়ার্ড পাস (লেয়ার নর্মালাইজেশন)"},
             cases=_layernorm_cases,
             reference=_layernorm_backward_reference,
             tol=1e-8,
