@@ -244,6 +244,7 @@ def _assert_gradescope_schema(result):
 def test_gradescope_autograder_runs_a_gradescope_shaped_folder(root, tmp_path):
     import subprocess
     import sys
+    import sysconfig
 
     zip_path = gradescope.package("ex08", tmp_path / "autograder.zip", root)
     with zipfile.ZipFile(zip_path) as z:
@@ -255,6 +256,20 @@ def test_gradescope_autograder_runs_a_gradescope_shaped_folder(root, tmp_path):
     ag = tmp_path / "autograder"
     run = ag / "source_zip" / "run_autograder"
     run.chmod(0o755)
+    # Install the zip's source as setup.sh does, into an environment of its own that borrows only
+    # the third-party packages of this one (a .pth line; this checkout's own editable install is
+    # not among them), so that the package that grades is the one the zip carries.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    (site / "borrowed.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    str(ag / "source_zip" / "source")], check=True, timeout=300)
+    where = subprocess.run([str(python), "-c", "import backprop_lab; print(backprop_lab.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
+    assert Path(where).is_relative_to(site), f"the grader imported {where}, not the zip's package"
     for case, notebook, expected in (
         ("master", root / "solutions" / "bn" / "ex08_mlp_from_scratch.ipynb", 10.0),
         ("student", root / "exercises" / "en" / "ex08_mlp_from_scratch.ipynb", 0.0),
@@ -263,8 +278,8 @@ def test_gradescope_autograder_runs_a_gradescope_shaped_folder(root, tmp_path):
         (ag / "submission").mkdir()
         shutil.copy(notebook, ag / "submission" / "my work.ipynb")
         # The unzipped package, not this checkout's, grades (with the harness the zip carries).
-        env = {**os.environ, "AUTOGRADER_ROOT": str(ag), "AUTOGRADER_PYTHON": sys.executable,
-               "PYTHONPATH": str(ag / "source_zip" / "source" / "src")}
+        env = {**os.environ, "AUTOGRADER_ROOT": str(ag), "AUTOGRADER_PYTHON": str(python)}
+        env.pop("PYTHONPATH", None)
         subprocess.run([str(run)], env=env, check=True, timeout=300)
         result = json.loads((ag / "results" / "results.json").read_text(encoding="utf-8"))
         _assert_gradescope_schema(result)

@@ -272,17 +272,25 @@ def _package_dirs(with_torch: bool) -> tuple[str, ...]:
             + ("import torch, torch.autograd\n"
                "x = torch.ones(2, dtype=torch.float64, requires_grad=True)\n"
                "torch.autograd.gradcheck(lambda t: (t * torch.sigmoid(t)), (x,))\n" if with_torch else "")
-            + "for m in list(sys.modules.values()):\n"
+            + "for p in sys.path:\n"
+              "    print('path', p)\n"
+              "for m in list(sys.modules.values()):\n"
               "    f = getattr(m, '__file__', None)\n"
-              "    if f: print(f)\n")
+              "    if f: print('file', f)\n")
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                              check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}).stdout
     except (subprocess.SubprocessError, OSError):
         return ()
-    roots = [Path(p) for p in {*sysconfig.get_paths().values()} if "packages" in Path(p).name]
+    # Every folder of installed packages the child searched: its own environment's, and those
+    # it borrows (a venv with --system-site-packages, a .pth line naming another environment).
+    lines = [line.split(" ", 1) for line in out.splitlines() if " " in line]
+    roots = {Path(p) for p in sysconfig.get_paths().values() if "packages" in Path(p).name}
+    roots |= {Path(p) for kind, p in lines if kind == "path" and "packages" in Path(p).name}
     found = set()
-    for line in out.splitlines():
+    for kind, line in lines:
+        if kind != "file":
+            continue
         f = Path(line)
         for r in roots:
             try:
