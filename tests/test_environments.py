@@ -50,7 +50,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from traitlets import default
 
-from backprop_lab import authoring, colab, notebooks
+from backprop_lab import authoring, colab, i18n, notebooks
 from backprop_lab import jupyter_edition as je
 from backprop_lab.exercises import PUBLIC_SEED, message, question
 
@@ -337,7 +337,7 @@ def _check_calls(source: str) -> list[tuple[str, str]]:
 def _stub_names(nb, lang: str) -> set[str]:
     names = set()
     for cell in nb.cells:
-        if cell.cell_type == "code" and authoring.STUB[lang] in cell.source:
+        if cell.cell_type == "code" and i18n.say(authoring.WORDS, "stub", lang) in cell.source:
             names |= {n.name for n in ast.parse(cell.source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     return names
 

@@ -21,11 +21,13 @@ from pathlib import Path
 
 import nbformat
 
-from . import jupyter_edition, parity
+from . import i18n, jupyter_edition, parity
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUB = {"en": "# YOUR CODE HERE", "bn": "# তোমার কোড এখানে লেখো"}
-ANSWER_PROMPT = {"en": "*Write your answer here.*", "bn": "*তোমার উত্তর এখানে লেখো।*"}
+WORDS = i18n.table("student notebooks", {
+    "stub": {"en": "# YOUR CODE HERE", "bn": "# তোমার কোড এখানে লেখো"},
+    "answer_prompt": {"en": "*Write your answer here.*", "bn": "*তোমার উত্তর এখানে লেখো।*"},
+})
 _BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)", re.MULTILINE | re.DOTALL)
 
 
@@ -63,8 +65,8 @@ def strip_solutions(source: str, cell_type: str, lang: str) -> str:
     def stub(match: re.Match) -> str:
         indent, newline = match.group(1), match.group(2)
         if cell_type == "code":
-            return f"{indent}{STUB[lang]}\n{indent}raise NotImplementedError(){newline}"
-        return f"{ANSWER_PROMPT[lang]}{newline}"
+            return f"{indent}{i18n.say(WORDS, 'stub', lang)}\n{indent}raise NotImplementedError(){newline}"
+        return f"{i18n.say(WORDS, 'answer_prompt', lang)}{newline}"
 
     return _BLOCK.sub(stub, source)
 

@@ -13,6 +13,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import i18n
+
 __all__ = [
     "numerical_gradient",
     "numerical_gradients",
@@ -138,10 +140,13 @@ def rounding(x: float, tol: float | None = None) -> str:
     return f"~{x:.1e}"
 
 
-_WORDS = {
-    "en": {"max": "max abs error", "rel": "relative error", "ok": "PASS", "bad": "FAIL", "tol": "tolerance"},
-    "bn": {"max": "সর্বোচ্চ পরম ত্রুটি", "rel": "আপেক্ষিক ত্রুটি", "ok": "মিলেছে", "bad": "মেলেনি", "tol": "সহনসীমা"},
-}
+_WORDS = i18n.table("gradient checks", {
+    "max": {"en": "max abs error", "bn": "সর্বোচ্চ পরম ত্রুটি"},
+    "rel": {"en": "relative error", "bn": "আপেক্ষিক ত্রুটি"},
+    "ok": {"en": "PASS", "bn": "মিলেছে"},
+    "bad": {"en": "FAIL", "bn": "মেলেনি"},
+    "tol": {"en": "tolerance", "bn": "সহনসীমা"},
+})
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ class Report:
         return bool(self.relative_error <= self.tol)
 
     def __str__(self) -> str:
-        w = _WORDS[self.lang]
+        w = i18n.column(_WORDS, self.lang)
         # Within the tolerance both errors are rounding noise; beyond it they are a
         # finding and are printed (and compared) in full.
         limit = float("inf") if self.passed else -1.0
@@ -183,8 +188,7 @@ def compare(name: str, computed, reference, tol: float = 1e-6, lang: str = "en")
     ``report.passed`` is true when the relative error is at most ``tol``. Shapes
     must match exactly: a gradient has the shape of what it differentiates.
     """
-    if lang not in _WORDS:
-        raise ValueError(f"lang must be one of {sorted(_WORDS)}, got {lang!r}")
+    i18n.check_lang(lang)
     a, b = _as_float64(computed, "computed"), _as_float64(reference, "reference")
     if a.shape != b.shape:
         raise ValueError(f"{name}: shapes differ: computed {a.shape}, reference {b.shape}")

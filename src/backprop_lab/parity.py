@@ -25,6 +25,8 @@ from mdit_py_plugins.amsmath import amsmath_plugin
 from mdit_py_plugins.colon_fence import colon_fence_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from . import i18n
+
 # Pairs of folders whose notebooks are translations of each other (English first).
 EDITION_DIRS = [
     ("book/en", "book/bn"),
@@ -45,9 +47,6 @@ def cell_hash(cell) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-LANGS = ("en", "bn")
-
-
 class _BlankStrings(ast.NodeTransformer):
     """Replace every string literal (f-strings included) by an empty one, except where a
     string names the edition's language (``lang="bn"``, ``setup("bn")``, ``LANG = "bn"``):
@@ -58,7 +57,7 @@ class _BlankStrings(ast.NodeTransformer):
         self.lang = lang
 
     def _language(self, node):
-        if self.lang and isinstance(node, ast.Constant) and node.value in LANGS:
+        if self.lang and isinstance(node, ast.Constant) and node.value in i18n.LANGS:
             value = "<edition>" if node.value == self.lang else node.value
             return ast.copy_location(ast.Constant(value=value), node)
         return self.visit(node)

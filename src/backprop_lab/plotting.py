@@ -13,13 +13,14 @@ from importlib import resources
 import matplotlib
 from matplotlib import font_manager
 
+from . import i18n
+
 __all__ = ["OKABE_ITO", "BENGALI_FONT", "setup", "tr", "can_shape_bengali", "register_bengali_font"]
 
 # Okabe & Ito's palette: distinguishable under every common colour-vision deficiency.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 BENGALI_FONT = "Noto Sans Bengali"
 LATIN_FALLBACK = "DejaVu Sans"  # ships with matplotlib, so it is always there
-LANGS = ("en", "bn")
 
 _state = {"lang": "en", "font_registered": False}
 
@@ -46,8 +47,7 @@ def can_shape_bengali() -> bool:
 
 def setup(lang: str = "en") -> None:
     """Apply the course's plot style for an edition ("en" or "bn")."""
-    if lang not in LANGS:
-        raise ValueError(f"lang must be 'en' or 'bn', got {lang!r}")
+    i18n.check_lang(lang)
     _state["lang"] = lang
     family = [LATIN_FALLBACK]
     if lang == "bn" and can_shape_bengali():

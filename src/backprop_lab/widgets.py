@@ -44,8 +44,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from PIL import Image
 
-from . import network
-from .plotting import LANGS, LATIN_FALLBACK, OKABE_ITO, can_shape_bengali, register_bengali_font
+from . import i18n, network
+from .plotting import LATIN_FALLBACK, OKABE_ITO, can_shape_bengali, register_bengali_font
 
 __all__ = [
     "gradient_flow_explorer",
@@ -64,100 +64,69 @@ VIS_MAX_LAYERS = 8  # the visualizer draws at most this many layers after the in
 VIS_MAX_WIDTH = 10  # ...each of at most this many neurons
 
 # Words of the widgets (HTML: the browser shapes Bengali, so no fallback is needed here).
-_WORDS = {
-    "en": {
-        "depth": "depth D",
-        "activation": "activation function",
-        "init": "initialisation",
-        "width": "width",
-        "residual": "residual connections",
-        "seed": "seed",
-        "naive": "naive: N(0, 0.01²)",
-        "normal": "normal: N(0, 1)",
-        "xavier": "Xavier (Glorot)",
-        "he": "He (Kaiming)",
-        "sizes": "layer sizes",
-        "hidden": "hidden activation",
-        "output": "output activation",
-        "loss": "loss",
-        "mse": "mean squared error",
-        "cross_entropy": "softmax cross-entropy",
-        "x": "input x",
-        "y": "target y",
-        "layer": "layer l",
-        "units": "units n<sub>l</sub>",
-        "loss_row": "loss L",
-        "ratio": "Layer 1 receives {ratio} times the gradient norm of layer {D}.",
-        "not_shown": "Some values are 0, infinite or not a number; the log-scale plot leaves them out.",
-        "sizes_format": "Layer sizes must be whole numbers separated by commas, e.g. 4,5,3,2; “{item}” is not one.",
-        "sizes_empty": "The layer sizes have an empty entry between two commas.",
-        "sizes_count": "Give at least two layer sizes: the input and the output.",
-        "sizes_zero": "Every layer size must be at least 1; one is {n}.",
-        "too_deep": "At most {max} layers after the input can be drawn; you asked for {n}.",
-        "too_wide": "At most {max} neurons per layer can be drawn; one layer has {n}.",
-        "vec_number": "{what}: “{item}” is not a number.",
-        "vec_empty": "{what}: there is an empty entry between two commas.",
-        "vec_length": "{what} must have {n} numbers (the size of layer {layer}); it has {m}.",
-        "vec_length_one": "{what} must have 1 number (the size of layer {layer}); it has {m}.",
-        "vec_finite": "{what}: every entry must be a finite number (no nan or inf).",
-        "ce_target": "For softmax cross-entropy, the target y must be a class index from 0 to {last}, "
-        "or {n} probabilities that are at least 0 and add up to 1.",
-        "overflow": "The values overflowed (inf or nan): try smaller inputs or another initialisation.",
-        "kept": "The last valid result is still shown.",
-    },
-    "bn": {
-        "depth": "গভীরতা D",
-        "activation": "সক্রিয়করণ ফাংশন",
-        "init": "ইনিশিয়ালাইজেশন",
-        "width": "প্রস্থ",
-        "residual": "রেসিডুয়াল সংযোগ",
-        "seed": "সিড (seed)",
-        "naive": "সরল: N(0, 0.01²)",
-        "normal": "নর্মাল: N(0, 1)",
-        "xavier": "Xavier (Glorot)",
-        "he": "He (Kaiming)",
-        "sizes": "স্তরের আকার",
-        "hidden": "লুকানো স্তরের সক্রিয়করণ",
-        "output": "আউটপুট স্তরের সক্রিয়করণ",
-        "loss": "লস ফাংশন",
-        "mse": "গড় বর্গ ত্রুটি",
-        "cross_entropy": "সফটম্যাক্স ক্রস-এনট্রপি",
-        "x": "ইনপুট x",
-        "y": "লক্ষ্য মান y",
-        "layer": "স্তর l",
-        "units": "নিউরন n<sub>l</sub>",
-        "loss_row": "লস L",
-        "ratio": "স্তর 1-এর গ্রেডিয়েন্টের নর্ম স্তর {D}-এর নর্মের {ratio} গুণ।",
-        "not_shown": "কিছু মান 0, অসীম বা সংখ্যা নয় (nan); লগ স্কেলের প্লটে সেগুলো দেখানো হয়নি।",
-        "sizes_format": "স্তরের আকারগুলো কমা দিয়ে আলাদা করা পূর্ণসংখ্যা হতে হবে, যেমন 4,5,3,2; “{item}” তেমন নয়।",
-        "sizes_empty": "স্তরের আকারে দুটি কমার মাঝে কোনো সংখ্যা নেই।",
-        "sizes_count": "অন্তত দুটি স্তরের আকার দাও: ইনপুট আর আউটপুট।",
-        "sizes_zero": "প্রতিটি স্তরের আকার অন্তত 1 হতে হবে; একটি আছে {n}।",
-        "too_deep": "ইনপুটের পরে সর্বোচ্চ {max}টি স্তর আঁকা যায়; তুমি চেয়েছ {n}টি।",
-        "too_wide": "প্রতিটি স্তরে সর্বোচ্চ {max}টি নিউরন আঁকা যায়; একটি স্তরে আছে {n}টি।",
-        "vec_number": "{what}: “{item}” কোনো সংখ্যা নয়।",
-        "vec_empty": "{what}: দুটি কমার মাঝে কোনো সংখ্যা নেই।",
-        "vec_length": "{what}-এ {n}টি সংখ্যা থাকতে হবে (স্তর {layer}-এর আকার); আছে {m}টি।",
-        "vec_length_one": "{what}-এ 1টি সংখ্যা থাকতে হবে (স্তর {layer}-এর আকার); আছে {m}টি।",
-        "vec_finite": "{what}: প্রতিটি মান সসীম সংখ্যা হতে হবে (nan বা inf চলবে না)।",
-        "ce_target": "সফটম্যাক্স ক্রস-এনট্রপির জন্য লক্ষ্য মান y হয় 0 থেকে {last} পর্যন্ত একটি শ্রেণির সূচক, "
-        "নয়তো {n}টি সম্ভাবনা, যেগুলোর প্রতিটি 0 বা তার বেশি আর যাদের যোগফল 1।",
-        "overflow": "মানগুলো সীমা ছাড়িয়ে গেছে (inf বা nan): ছোট ইনপুট বা অন্য ইনিশিয়ালাইজেশন চেষ্টা করো।",
-        "kept": "শেষ বৈধ ফলাফলটিই দেখানো হচ্ছে।",
-    },
-}
+_WORDS = i18n.table("widgets", {
+    "depth": {"en": "depth D", "bn": "গভীরতা D"},
+    "activation": {"en": "activation function", "bn": "সক্রিয়করণ ফাংশন"},
+    "init": {"en": "initialisation", "bn": "ইনিশিয়ালাইজেশন"},
+    "width": {"en": "width", "bn": "প্রস্থ"},
+    "residual": {"en": "residual connections", "bn": "রেসিডুয়াল সংযোগ"},
+    "seed": {"en": "seed", "bn": "সিড (seed)"},
+    "naive": {"en": "naive: N(0, 0.01²)", "bn": "সরল: N(0, 0.01²)"},
+    "normal": {"en": "normal: N(0, 1)", "bn": "নর্মাল: N(0, 1)"},
+    "xavier": {"en": "Xavier (Glorot)", "bn": "Xavier (Glorot)"},
+    "he": {"en": "He (Kaiming)", "bn": "He (Kaiming)"},
+    "sizes": {"en": "layer sizes", "bn": "স্তরের আকার"},
+    "hidden": {"en": "hidden activation", "bn": "লুকানো স্তরের সক্রিয়করণ"},
+    "output": {"en": "output activation", "bn": "আউটপুট স্তরের সক্রিয়করণ"},
+    "loss": {"en": "loss", "bn": "লস ফাংশন"},
+    "mse": {"en": "mean squared error", "bn": "গড় বর্গ ত্রুটি"},
+    "cross_entropy": {"en": "softmax cross-entropy", "bn": "সফটম্যাক্স ক্রস-এনট্রপি"},
+    "x": {"en": "input x", "bn": "ইনপুট x"},
+    "y": {"en": "target y", "bn": "লক্ষ্য মান y"},
+    "layer": {"en": "layer l", "bn": "স্তর l"},
+    "units": {"en": "units n<sub>l</sub>", "bn": "নিউরন n<sub>l</sub>"},
+    "loss_row": {"en": "loss L", "bn": "লস L"},
+    "ratio": {"en": "Layer 1 receives {ratio} times the gradient norm of layer {D}.",
+              "bn": "স্তর 1-এর গ্রেডিয়েন্টের নর্ম স্তর {D}-এর নর্মের {ratio} গুণ।"},
+    "not_shown": {"en": "Some values are 0, infinite or not a number; the log-scale plot leaves them out.",
+                  "bn": "কিছু মান 0, অসীম বা সংখ্যা নয় (nan); লগ স্কেলের প্লটে সেগুলো দেখানো হয়নি।"},
+    "sizes_format": {"en": "Layer sizes must be whole numbers separated by commas, e.g. 4,5,3,2; “{item}” is not one.",
+                     "bn": "স্তরের আকারগুলো কমা দিয়ে আলাদা করা পূর্ণসংখ্যা হতে হবে, যেমন 4,5,3,2; “{item}” তেমন নয়।"},
+    "sizes_empty": {"en": "The layer sizes have an empty entry between two commas.", "bn": "স্তরের আকারে দুটি কমার মাঝে কোনো সংখ্যা নেই।"},
+    "sizes_count": {"en": "Give at least two layer sizes: the input and the output.", "bn": "অন্তত দুটি স্তরের আকার দাও: ইনপুট আর আউটপুট।"},
+    "sizes_zero": {"en": "Every layer size must be at least 1; one is {n}.", "bn": "প্রতিটি স্তরের আকার অন্তত 1 হতে হবে; একটি আছে {n}।"},
+    "too_deep": {"en": "At most {max} layers after the input can be drawn; you asked for {n}.",
+                 "bn": "ইনপুটের পরে সর্বোচ্চ {max}টি স্তর আঁকা যায়; তুমি চেয়েছ {n}টি।"},
+    "too_wide": {"en": "At most {max} neurons per layer can be drawn; one layer has {n}.",
+                 "bn": "প্রতিটি স্তরে সর্বোচ্চ {max}টি নিউরন আঁকা যায়; একটি স্তরে আছে {n}টি।"},
+    "vec_number": {"en": "{what}: “{item}” is not a number.", "bn": "{what}: “{item}” কোনো সংখ্যা নয়।"},
+    "vec_empty": {"en": "{what}: there is an empty entry between two commas.", "bn": "{what}: দুটি কমার মাঝে কোনো সংখ্যা নেই।"},
+    "vec_length": {"en": "{what} must have {n} numbers (the size of layer {layer}); it has {m}.",
+                   "bn": "{what}-এ {n}টি সংখ্যা থাকতে হবে (স্তর {layer}-এর আকার); আছে {m}টি।"},
+    "vec_length_one": {"en": "{what} must have 1 number (the size of layer {layer}); it has {m}.",
+                       "bn": "{what}-এ 1টি সংখ্যা থাকতে হবে (স্তর {layer}-এর আকার); আছে {m}টি।"},
+    "vec_finite": {"en": "{what}: every entry must be a finite number (no nan or inf).",
+                   "bn": "{what}: প্রতিটি মান সসীম সংখ্যা হতে হবে (nan বা inf চলবে না)।"},
+    "ce_target": {"en": "For softmax cross-entropy, the target y must be a class index from 0 to {last}, "
+                        "or {n} probabilities that are at least 0 and add up to 1.",
+                  "bn": "সফটম্যাক্স ক্রস-এনট্রপির জন্য লক্ষ্য মান y হয় 0 থেকে {last} পর্যন্ত একটি শ্রেণির সূচক, "
+                        "নয়তো {n}টি সম্ভাবনা, যেগুলোর প্রতিটি 0 বা তার বেশি আর যাদের যোগফল 1।"},
+    "overflow": {"en": "The values overflowed (inf or nan): try smaller inputs or another initialisation.",
+                 "bn": "মানগুলো সীমা ছাড়িয়ে গেছে (inf বা nan): ছোট ইনপুট বা অন্য ইনিশিয়ালাইজেশন চেষ্টা করো।"},
+    "kept": {"en": "The last valid result is still shown.", "bn": "শেষ বৈধ ফলাফলটিই দেখানো হচ্ছে।"},
+})
 
-# Labels inside the plots: (English, Bengali), chosen by _plot_text.
+# Labels inside the plots, chosen by _plot_text.
 # Plain Unicode, never mathtext ($...$): mathtext draws glyph by glyph, so it would break
 # Bengali conjuncts in a mixed label, and it ignores the Latin fallback font.
-_PLOT = {
-    "layer": ("layer l", "স্তর l"),
-    "grad": ("gradient norm ‖∂L/∂W⁽ˡ⁾‖", "গ্রেডিয়েন্টের নর্ম ‖∂L/∂W⁽ˡ⁾‖"),
-    "spread": ("activation spread: std of a⁽ˡ⁾", "সক্রিয়করণের বিস্তার: a⁽ˡ⁾-এর আদর্শ বিচ্যুতি"),
-    "flow": ("gradient flow: |δ| in neurons, |∂L/∂W| on edges", "গ্রেডিয়েন্ট প্রবাহ: নিউরনে |δ|, সংযোগে |∂L/∂W|"),
-    "size": ("size (log scale; grey: 0)", "মান (লগ স্কেল; ধূসর: 0)"),
-    "input": ("input", "ইনপুট"),
-}
+_PLOT = i18n.table("plot labels", {
+    "layer": {"en": "layer l", "bn": "স্তর l"},
+    "grad": {"en": "gradient norm ‖∂L/∂W⁽ˡ⁾‖", "bn": "গ্রেডিয়েন্টের নর্ম ‖∂L/∂W⁽ˡ⁾‖"},
+    "spread": {"en": "activation spread: std of a⁽ˡ⁾", "bn": "সক্রিয়করণের বিস্তার: a⁽ˡ⁾-এর আদর্শ বিচ্যুতি"},
+    "flow": {"en": "gradient flow: |δ| in neurons, |∂L/∂W| on edges", "bn": "গ্রেডিয়েন্ট প্রবাহ: নিউরনে |δ|, সংযোগে |∂L/∂W|"},
+    "size": {"en": "size (log scale; grey: 0)", "bn": "মান (লগ স্কেল; ধূসর: 0)"},
+    "input": {"en": "input", "bn": "ইনপুট"},
+})
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -166,16 +135,9 @@ def _layer_sup(l: int) -> str:
     return "⁽" + str(l).translate(_SUPERSCRIPT) + "⁾"
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"lang must be 'en' or 'bn', got {lang!r}")
-    return lang
-
-
 def _plot_text(lang: str, key: str) -> str:
     """A plot label; English where this matplotlib cannot shape Bengali (like plotting.tr)."""
-    en, bn = _PLOT[key]
-    return bn if lang == "bn" and can_shape_bengali() else en
+    return i18n.say(_PLOT, key, "bn" if lang == "bn" and can_shape_bengali() else "en")
 
 
 @contextmanager
@@ -254,7 +216,7 @@ def _for_log_plot(values: np.ndarray) -> np.ndarray:
 
 
 def _dropdown_options(lang: str, values) -> list[tuple[str, str]]:
-    return [(_WORDS[lang].get(v, v), v) for v in values]
+    return [(i18n.column(_WORDS, lang).get(v, v), v) for v in values]
 
 
 def _description_style() -> dict:
@@ -359,8 +321,8 @@ class GradientFlowExplorer(_Display):
 
     def __init__(self, lang: str = "en", depth: int = 10, activation: str = "sigmoid", init: str = "naive",
                  width: int = 64, residual: bool = False, seed: int = 0):
-        self.lang = _check_lang(lang)
-        words = _WORDS[lang]
+        self.lang = i18n.check_lang(lang)
+        words = i18n.column(_WORDS, lang)
         style = _description_style()
         self.controls = {
             "depth": W.IntSlider(value=depth, min=1, max=MAX_DEPTH, description=words["depth"], style=style),
@@ -431,7 +393,7 @@ class GradientFlowExplorer(_Display):
         self.summary.value = self._summary()
 
     def _summary(self) -> str:
-        words, g = _WORDS[self.lang], self.grad_norms
+        words, g = i18n.column(_WORDS, self.lang), self.grad_norms
         parts = []
         if np.isfinite(g[0]) and np.isfinite(g[-1]) and g[-1] > 0:
             parts.append(words["ratio"].format(ratio=f"{g[0] / g[-1]:.1e}", D=len(g)))
@@ -463,7 +425,7 @@ def small_multiples(depths, activations, init: str = "xavier", lang: str = "en",
     by pyplot), which a notebook displays as PNG when it is the cell's last expression;
     ``fig.savefig(...)`` works as usual.
     """
-    _check_lang(lang)
+    i18n.check_lang(lang)
     depths, activations = list(depths), list(activations)
     if not depths or not activations:
         raise ValueError("give at least one depth and one activation")
@@ -513,7 +475,7 @@ class _InputError(ValueError):
 
     def message(self, lang: str) -> str:
         key = "vec_length_one" if self.key == "vec_length" and self.fields.get("n") == 1 else self.key
-        return _WORDS[lang][key].format(**self.fields)
+        return i18n.say(_WORDS, key, lang, **self.fields)
 
 
 
@@ -587,8 +549,8 @@ class BackpropVisualizer(_Display):
     def __init__(self, lang: str = "en", sizes: str = "4,5,3,2", hidden: str = "tanh", output: str = "identity",
                  loss: str = "mse", init: str = "xavier", seed: int = 0, x: str = "1, -0.5, 0.25, 2",
                  y: str = "0.5, -1"):
-        self.lang = _check_lang(lang)
-        words = _WORDS[lang]
+        self.lang = i18n.check_lang(lang)
+        words = i18n.column(_WORDS, lang)
         style = _description_style()
         text_layout = W.Layout(width="22em")
         # Text boxes update on Enter or when they lose focus, not at every keystroke,
@@ -631,7 +593,7 @@ class BackpropVisualizer(_Display):
 
     # The computation --------------------------------------------------------------------
     def _read(self) -> tuple[network.MLP, np.ndarray, np.ndarray, str]:
-        s, words = self.settings(), _WORDS[self.lang]
+        s, words = self.settings(), i18n.column(_WORDS, self.lang)
         sizes = _parse_sizes(s["sizes"])
         x = _parse_vector(s["x"], words["x"])
         if x.size != sizes[0]:
@@ -656,7 +618,7 @@ class BackpropVisualizer(_Display):
 
     def update(self) -> None:
         """Read the controls; recompute and redraw, or show a message and keep the last result."""
-        words = _WORDS[self.lang]
+        words = i18n.column(_WORDS, self.lang)
         try:
             net, x, y, loss = self._read()
             result = network.forward_backward(net, x, y, loss)
@@ -675,7 +637,7 @@ class BackpropVisualizer(_Display):
 
     # The table --------------------------------------------------------------------------
     def _table(self) -> str:
-        r, words = self.result, _WORDS[self.lang]
+        r, words = self.result, i18n.column(_WORDS, self.lang)
         cell = 'style="border:1px solid #bbb;padding:3px 6px;vertical-align:middle;text-align:center"'
         heads = [words["layer"], words["units"], "z", "a", "δ = ∂L/∂z", "∂L/∂b", "∂L/∂W", "‖∂L/∂W‖"]
         rows = ["<tr>" + "".join(f"<th {cell}>{h}</th>" for h in heads) + "</tr>"]

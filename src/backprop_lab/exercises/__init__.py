@@ -17,6 +17,7 @@ import re
 
 import numpy as np
 
+from .. import i18n
 from ..grading import datafmt
 from ..testfns import TEST_FUNCTIONS, Fn  # noqa: F401 (part of this module's interface)
 from .core import (  # noqa: F401 (part of this module's interface)
@@ -82,8 +83,7 @@ def check(qid: str, function, lang: str = "en") -> bool:
     central differences) and the measured error; never the expected code. Returns
     True when every case passed.
     """
-    if lang not in ("en", "bn"):
-        raise ValueError("lang must be 'en' or 'bn'")
+    i18n.check_lang(lang)
     if os.environ.get(GRADING_ENV):
         return False  # inside the grader, the grader's own cases decide
     q = question(qid)

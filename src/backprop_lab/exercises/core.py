@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from .. import i18n
+
 
 @dataclass(frozen=True)
 class Case:
@@ -52,7 +54,7 @@ class Exercise:
 
 # ---- judging one value ----------------------------------------------------------------
 
-MESSAGES = {
+MESSAGES = i18n.table("exercise feedback", {
     "passed": {"en": "passed", "bn": "মিলেছে"},
     "mismatch": {"en": "relative error {err:.1e} (allowed {tol:.0e})", "bn": "আপেক্ষিক ত্রুটি {err:.1e} (সর্বোচ্চ {tol:.0e} চলবে)"},
     "shape": {"en": "returned shape {got}, expected shape {want}", "bn": "ফেরত দেওয়া আকৃতি {got}, প্রত্যাশিত আকৃতি {want}"},
@@ -67,7 +69,7 @@ MESSAGES = {
     "torch": {"en": "uses PyTorch, which this question forbids", "bn": "PyTorch ব্যবহার করেছে, যা এই প্রশ্নে নিষেধ"},
     "case": {"en": "case {i} ({label})", "bn": "কেস {i} ({label})"},
     "summary": {"en": "{qid}: {passed}/{total} cases passed", "bn": "{qid}: {total}টি কেসের মধ্যে {passed}টি মিলেছে"},
-}
+})
 
 
 CASE_LABELS_BN = {
@@ -155,11 +157,12 @@ CASE_LABELS_BN = {
 
 def label(text: str, lang: str) -> str:
     """A case's label in the reader's language."""
+    i18n.check_lang(lang)
     return CASE_LABELS_BN.get(text, text) if lang == "bn" else text
 
 
 def message(key: str, lang: str, **kw) -> str:
-    return MESSAGES[key][lang].format(**kw)
+    return i18n.say(MESSAGES, key, lang, **kw)
 
 
 def describe(value) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import exercises
+from .. import exercises, i18n
 from . import datafmt, sandbox
 from .sandbox import SandboxUnavailable  # noqa: F401 (raised by grade())
 
@@ -33,7 +33,7 @@ MAX_NOTEBOOK_BYTES = 20 * 1024**2
 STATUSES = ("graded", "not_attempted", "error", "timeout")
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # in the Gradescope autograder
 
-TEXT = {
+TEXT = i18n.table("grader", {
     "malformed": {"en": "The notebook could not be read: {why}", "bn": "নোটবুকটি পড়া যায়নি: {why}"},
     "timeout": {"en": "Grading stopped after {seconds:.0f} s (time limit).",
                 "bn": "সময়সীমা পেরিয়ে যাওয়ায় {seconds:.0f} সেকেন্ড পরে মূল্যায়ন থামানো হয়েছে।"},
@@ -54,11 +54,11 @@ TEXT = {
     "cell_errors": {"en": "Cells that raised an error: {errors}", "bn": "যেসব সেলে ত্রুটি হয়েছে: {errors}"},
     "seed": {"en": "Graded on fresh random inputs (seed {seed}) and edge cases.",
              "bn": "নতুন এলোমেলো ইনপুট (seed {seed}) ও বিশেষ কেস দিয়ে মূল্যায়ন করা হয়েছে।"},
-}
+})
 
 
 def _both(key: str, **kw) -> str:
-    return f"{TEXT[key]['en'].format(**kw)}\n{TEXT[key]['bn'].format(**kw)}"
+    return i18n.both(TEXT, key, **kw)
 
 
 @dataclass
@@ -167,7 +167,7 @@ def _judge_question(q, outcomes, refs, cases, torch_attempted):
         passed += key == "passed"
         for lang, lines in (("en", lines_en), ("bn", lines_bn)):
             where = exercises.message("case", lang, i=i, label=exercises.label(case.label, lang))
-            text = exercises.message(key, lang, **fields) if key else TEXT["timeout_question"][lang]
+            text = exercises.message(key, lang, **fields) if key else i18n.say(TEXT, "timeout_question", lang)
             lines.append(f"{where}: {text}")
     score = q.points * passed / len(cases)
     return round(score, 4), lines_en, lines_bn, statuses

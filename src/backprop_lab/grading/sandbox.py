@@ -252,7 +252,7 @@ def require_sandbox(unsafe: bool) -> None:
 
 # ---- the read-only view of what a submission may use --------------------------------------
 
-_VIEW_MODULES = ("testfns.py", "grading/__init__.py", "grading/datafmt.py", "grading/runner.py")
+_VIEW_MODULES = ("testfns.py", "i18n.py", "grading/__init__.py", "grading/datafmt.py", "grading/runner.py")
 _STAND_IN = '''"""The course's package as the grader's sandbox shows it: check() does nothing here
 (the grader's own cases decide), and the gradient helpers exist only where allowed."""
 
