@@ -27,7 +27,6 @@ Without bubblewrap nothing runs, unless the caller passes ``unsafe=True``
 from __future__ import annotations
 
 import functools
-import glob
 import os
 import selectors
 import shutil
@@ -35,7 +34,6 @@ import signal
 import stat
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 import uuid
@@ -43,18 +41,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import datafmt
-from .limits import CGROUP_MEMORY_BYTES, MAX_PROCESSES
+from .cgroups import Cgroups
+from .view import (  # noqa: F401 (the view's sizes are part of this module's interface)
+    MARKER_ENV,
+    PACKAGES,
+    SHM_BYTES,
+    SITE,
+    TMPFS_BYTES,
+    build_view,
+    bwrap_command,
+    interpreter,
+    package_dirs,
+    runner_args,
+)
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-TMPFS_BYTES = 64 * 1024**2  # /tmp, the submission's working folder
-SHM_BYTES = 16 * 1024**2  # /dev/shm
-CPU_QUOTA_CORES = 1.0  # a submission never gets more than one core, however many processes it starts
 TIME_LIMIT = 120.0  # wall time per submission, for the CLI and Gradescope alike
 CPU_SECONDS = 20.0  # CPU time per submission (all its processes); the masters need a few seconds
 IDLE_SECONDS = 8.0  # no CPU used and nothing runnable for this long: it is waiting for nothing
-SITE = "/sandbox/site"  # inside the sandbox: the minimal runner and the course's stand-in package
-PACKAGES = "/sandbox/packages"  # inside the sandbox: NumPy (and PyTorch where allowed)
-MARKER_ENV = "BACKPROP_LAB_SANDBOX"  # set in every sandbox, so tests can look for survivors
 
 
 class SandboxUnavailable(RuntimeError):
@@ -91,136 +94,11 @@ def bwrap_path() -> str | None:
     return path if probe.returncode == 0 else None
 
 
-def _own_cgroup(controller: str | None) -> str:
-    """This process's cgroup path for a v1 controller (or v2 when None), so that the
-    sandbox's cgroups nest in it and can never loosen a limit set on the grader."""
-    try:
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            _, controllers, path = line.split(":", 2)
-            if (controller is None and controllers == "") or (controller in controllers.split(",")):
-                return path.lstrip("/")
-    except (OSError, ValueError):
-        pass
-    return ""
-
-
-class _Cgroups:
-    """Per-submission cgroups with memory, pids and CPU-quota limits, where this process
-    may make them; ``missing`` names the controllers that could not be had."""
-
-    def __init__(self):
-        self.dirs: list[Path] = []
-        self.usage_file: Path | None = None  # where the CPU time used so far is read
-        self.usage_scale = 1e-9
-        self.missing: list[str] = []
-        name = f"backprop-lab-{uuid.uuid4().hex[:12]}"
-        period = 100_000
-        quota = int(period * CPU_QUOTA_CORES)
-        if (CGROUP_ROOT / "cgroup.controllers").exists():  # v2: one directory, every controller
-            knobs = {"pids": ("pids.max", MAX_PROCESSES), "memory": ("memory.max", CGROUP_MEMORY_BYTES),
-                     "cpu": ("cpu.max", f"{quota} {period}")}
-            d = CGROUP_ROOT / _own_cgroup(None) / name
-            try:
-                d.mkdir()
-                self.dirs.append(d)
-            except OSError:
-                self.missing = list(knobs)
-                return
-            for ctrl, (knob, value) in knobs.items():
-                try:
-                    (d / knob).write_text(str(value))
-                except OSError:
-                    self.missing.append(ctrl)
-            if (d / "cpu.stat").exists():
-                self.usage_file, self.usage_scale = d / "cpu.stat", 1e-6
-            return
-        v1 = {"pids": [("pids.max", MAX_PROCESSES)],
-              "memory": [("memory.limit_in_bytes", CGROUP_MEMORY_BYTES)],
-              "cpu": [("cpu.cfs_period_us", period), ("cpu.cfs_quota_us", quota)],
-              "cpuacct": []}
-        for ctrl, knobs in v1.items():
-            d = CGROUP_ROOT / ctrl / _own_cgroup(ctrl) / name
-            try:
-                d.mkdir()
-            except OSError:
-                self.missing.append(ctrl)
-                continue
-            self.dirs.append(d)
-            try:
-                for knob, value in knobs:
-                    (d / knob).write_text(str(value))
-            except OSError:
-                self.missing.append(ctrl)
-            if ctrl == "cpuacct" and (d / "cpuacct.usage").exists():
-                self.usage_file = d / "cpuacct.usage"
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.dirs)
-
-    def has(self, controller: str) -> bool:
-        return self.ok and controller not in self.missing
-
-    def cpu_seconds(self) -> float | None:
-        if self.usage_file is None:
-            return None
-        try:
-            text = self.usage_file.read_text()
-        except OSError:
-            return None
-        if self.usage_file.name == "cpu.stat":
-            for line in text.splitlines():
-                if line.startswith("usage_usec"):
-                    return int(line.split()[1]) * self.usage_scale
-            return None
-        return int(text.strip() or 0) * self.usage_scale
-
-    def pids(self) -> list[int]:
-        found = []
-        for d in self.dirs:
-            try:
-                found += [int(p) for p in (d / "cgroup.procs").read_text().split()]
-            except (OSError, ValueError):
-                pass
-        return found
-
-    def kill_all(self) -> None:
-        for d in self.dirs:
-            if (d / "cgroup.kill").exists():
-                try:
-                    (d / "cgroup.kill").write_text("1")
-                except OSError:
-                    pass
-        for _ in range(3):  # v1 has no cgroup.kill: kill what is listed, again, until empty
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.02)
-
-    def remove(self) -> None:
-        for d in reversed(self.dirs):
-            for _ in range(100):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    self.kill_all()
-                    time.sleep(0.02)
-        self.dirs = []
-
-
 @functools.lru_cache(maxsize=1)
 def protections() -> dict:
     """What this machine provides, for the report: name -> True, or a reason it is missing."""
     bwrap = bwrap_path()
-    cg = _Cgroups()
+    cg = Cgroups()
     has = {c: cg.has(c) for c in ("memory", "pids", "cpu")}
     cg.remove()
     root = os.geteuid() == 0
@@ -250,144 +128,6 @@ def require_sandbox(unsafe: bool) -> None:
             "break anything the grader can, pass --unsafe-no-sandbox.")
 
 
-# ---- the read-only view of what a submission may use --------------------------------------
-
-_VIEW_MODULES = ("testfns.py", "i18n.py", "grading/__init__.py", "grading/datafmt.py", "grading/runner.py")
-_STAND_IN = '''"""The course's package as the grader's sandbox shows it: check() does nothing here
-(the grader's own cases decide), and the gradient helpers exist only where allowed."""
-
-
-def check(qid, function, lang="en"):
-    return False
-'''
-_WITH_HELPERS = ("from .gradcheck import Report, compare, numerical_gradient, numerical_gradients, "
-                 "numerical_jacobian, relative_error  # noqa: F401\n")
-
-
-@functools.lru_cache(maxsize=None)
-def _package_dirs(with_torch: bool) -> tuple[str, ...]:
-    """The installed packages (folders or modules, with their bundled libraries) that
-    importing NumPy, and PyTorch when asked, loads: found by doing it, in a child."""
-    code = ("import sys, numpy\n"
-            + ("import torch, torch.autograd\n"
-               "x = torch.ones(2, dtype=torch.float64, requires_grad=True)\n"
-               "torch.autograd.gradcheck(lambda t: (t * torch.sigmoid(t)), (x,))\n" if with_torch else "")
-            + "for p in sys.path:\n"
-              "    print('path', p)\n"
-              "for m in list(sys.modules.values()):\n"
-              "    f = getattr(m, '__file__', None)\n"
-              "    if f: print('file', f)\n")
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                             check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}).stdout
-    except (subprocess.SubprocessError, OSError):
-        return ()
-    # Every folder of installed packages the child searched: its own environment's, and those
-    # it borrows (a venv with --system-site-packages, a .pth line naming another environment).
-    lines = [line.split(" ", 1) for line in out.splitlines() if " " in line]
-    roots = {Path(p) for p in sysconfig.get_paths().values() if "packages" in Path(p).name}
-    roots |= {Path(p) for kind, p in lines if kind == "path" and "packages" in Path(p).name}
-    found = set()
-    for kind, line in lines:
-        if kind != "file":
-            continue
-        f = Path(line)
-        for r in roots:
-            try:
-                rel = f.relative_to(r)
-            except ValueError:
-                continue
-            found.add(str(r / rel.parts[0]))
-    for top in list(found):  # wheels keep their shared libraries next to the package (numpy.libs)
-        for extra in glob.glob(glob.escape(top) + ".libs") + glob.glob(glob.escape(top) + "_libs"):
-            found.add(extra)
-    return tuple(sorted(p for p in found if not p.endswith((".dist-info", "__pycache__"))))
-
-
-def _build_view(root: Path, with_helpers: bool, packages: tuple[str, ...]) -> tuple[Path, Path]:
-    """``root/site``: copies of the runner, the data codec and the test functions, under a
-    stand-in ``backprop_lab`` package; ``root/packages``: links to the allowed packages
-    (used as they are without bubblewrap; with it, each is mounted in their place)."""
-    source = Path(__file__).resolve().parents[1]
-    site, pkgs = root / "site", root / "packages"
-    for rel in _VIEW_MODULES:
-        dest = site / "backprop_lab" / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / rel, dest)
-    init = _STAND_IN + (_WITH_HELPERS if with_helpers else "")
-    (site / "backprop_lab" / "__init__.py").write_text(init, encoding="utf-8")
-    if with_helpers:
-        shutil.copyfile(source / "gradcheck.py", site / "backprop_lab" / "gradcheck.py")
-    pkgs.mkdir()
-    for p in packages:
-        os.symlink(p, pkgs / Path(p).name)
-    for d in [root, *root.rglob("*")]:
-        if d.is_dir() and not d.is_symlink():
-            d.chmod(0o755)
-        elif d.is_file():
-            d.chmod(0o644)
-    return site, pkgs
-
-
-def _python_package_dirs() -> set[str]:
-    """Every folder of installed packages on this machine that a mount could expose."""
-    import site as site_module
-
-    dirs = set(site_module.getsitepackages()) | {site_module.getusersitepackages()}
-    dirs |= {p for k, p in sysconfig.get_paths().items() if k in ("purelib", "platlib")}
-    for prefix in {sys.base_prefix, sys.prefix, "/usr", "/usr/local"}:
-        dirs |= set(glob.glob(f"{glob.escape(prefix)}/lib*/python3*/site-packages"))
-        dirs |= set(glob.glob(f"{glob.escape(prefix)}/lib*/python3*/dist-packages"))
-        dirs |= set(glob.glob(f"{glob.escape(prefix)}/lib*/python3/dist-packages"))
-    return {d for d in dirs if d and os.path.isdir(d)}
-
-
-def _interpreter() -> str:
-    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
-
-
-def _bwrap_command(bwrap: str, site: Path, pkgs: Path, empty: Path, env: dict, marker: str) -> list[str]:
-    cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-           "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
-           # /tmp first: the interpreter may itself live under /tmp, and a later mount would hide it
-           "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
-    mounted = []
-    for d in ("/usr/lib", "/usr/lib64", "/usr/lib32"):  # shared libraries (libc, libstdc++, ...)
-        if os.path.isdir(d) and not os.path.islink(d):
-            cmd += ["--ro-bind", d, d]
-            mounted.append(d)
-    for d in ("/lib", "/lib64", "/lib32"):
-        if os.path.islink(d):
-            cmd += ["--symlink", os.readlink(d), d]
-        elif os.path.isdir(d):
-            cmd += ["--ro-bind", d, d]
-            mounted.append(d)
-    python = _interpreter()
-    tree = sys.base_prefix if python.startswith(sys.base_prefix.rstrip("/") + "/") else None
-    if tree and tree not in ("/", "/usr"):
-        cmd += ["--ro-bind", tree, tree]
-        mounted.append(tree)
-    else:
-        cmd += ["--ro-bind", python, python]
-    for d in sorted(_python_package_dirs()):  # whatever packages those mounts hold: hidden
-        if any(d == m or d.startswith(m.rstrip("/") + "/") for m in mounted):
-            cmd += ["--ro-bind", str(empty), d]
-    cmd += ["--ro-bind", str(site), SITE, "--dir", PACKAGES]
-    for link in sorted(pkgs.iterdir()):
-        cmd += ["--ro-bind", os.readlink(link), f"{PACKAGES}/{link.name}"]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
-            "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
-    for k, v in {**env, "HOME": "/tmp", "MPLCONFIGDIR": "/tmp", MARKER_ENV: marker}.items():
-        cmd += ["--setenv", k, v]
-    return cmd + [python]
-
-
-def _runner_args(site: str, pkgs: str) -> list[str]:
-    boot = (f"import sys; sys.path[:0] = [{site!r}, {pkgs!r}]; "
-            "from backprop_lab.grading.runner import main; main()")
-    return ["-I", "-S", "-B", "-c", boot]
-
-
 # ---- running one submission ---------------------------------------------------------------
 
 def run(job: dict, timeout: float, *, unsafe: bool = False, cpu_seconds: float = CPU_SECONDS,
@@ -397,15 +137,15 @@ def run(job: dict, timeout: float, *, unsafe: bool = False, cpu_seconds: float =
     require_sandbox(unsafe)
     bwrap = bwrap_path()
     staging = Path(tempfile.mkdtemp(prefix="backprop-grade-"))  # the grader's, never writable inside
-    cgroups = _Cgroups()
+    cgroups = Cgroups()
     marker = uuid.uuid4().hex
     result = RunResult()
     start = time.monotonic()
     read_fd = write_fd = None
     proc = None
     try:
-        packages = _package_dirs(not job.get("no_torch"))
-        site, pkgs = _build_view(staging / "view", not job.get("no_helpers"), packages)
+        packages = package_dirs(not job.get("no_torch"))
+        site, pkgs = build_view(staging / "view", not job.get("no_helpers"), packages)
         empty = staging / "empty"
         empty.mkdir(mode=0o555)
         env = {
@@ -416,12 +156,12 @@ def run(job: dict, timeout: float, *, unsafe: bool = False, cpu_seconds: float =
             "LANG": "C.UTF-8",
         }
         if bwrap:
-            cmd = _bwrap_command(bwrap, site, pkgs, empty, env, marker) + _runner_args(SITE, PACKAGES)
+            cmd = bwrap_command(bwrap, site, pkgs, empty, env, marker) + runner_args(SITE, PACKAGES)
             run_env, cwd = {}, "/"
         else:  # unsafe mode: no isolation at all, only the limits and a private working folder
             work = staging / "work"
             work.mkdir()
-            cmd = [_interpreter()] + _runner_args(str(site), str(pkgs))
+            cmd = [interpreter()] + runner_args(str(site), str(pkgs))
             run_env = {**env, "HOME": str(work), "MPLCONFIGDIR": str(work), "TMPDIR": str(work), MARKER_ENV: marker}
             cwd = str(work)
         launcher = [sys.executable, "-I", "-m", "backprop_lab.grading.limits", "--cpu", str(int(cpu_seconds) + 2)]
