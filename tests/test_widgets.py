@@ -68,7 +68,7 @@ def test_explorer_labels_are_translated():
 
 
 def test_plot_labels_fall_back_to_english_where_bengali_cannot_be_shaped(monkeypatch):
-    monkeypatch.setattr(widgets, "can_shape_bengali", lambda: False)
+    monkeypatch.setattr(widgets.display, "can_shape_bengali", lambda: False)
     bn = gradient_flow_explorer("bn")
     assert [ax.get_title() for ax in bn.figure.axes][0].startswith("gradient norm")
     assert bn.controls["activation"].description == "সক্রিয়করণ ফাংশন"  # HTML: the browser shapes it
@@ -170,7 +170,7 @@ def test_every_explorer_control_recomputes_and_redraws_in_place(name, value):
 def test_set_updates_once_and_refuses_unknown_controls(monkeypatch):
     explorer = gradient_flow_explorer()
     calls = []
-    monkeypatch.setattr(widgets, "_png", lambda fig, lang: calls.append(1) or b"\x89PNG fake")
+    monkeypatch.setattr(widgets.explorer, "_png", lambda fig, lang: calls.append(1) or b"\x89PNG fake")
     explorer.set(depth=20, activation="relu", init="he")
     assert len(calls) == 1
     with pytest.raises(KeyError, match="no such control: colour"):
