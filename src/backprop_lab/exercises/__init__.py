@@ -46,7 +46,9 @@ def registry() -> dict:
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"ex\d\d", m.name))
     modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
     for module in modules:  # a module may keep the Bengali labels of its cases beside them
-        CASE_LABELS_BN.update(getattr(module, "LABELS_BN", {}))
+        for text, bn in getattr(module, "LABELS_BN", {}).items():
+            if CASE_LABELS_BN.setdefault(text, bn) != bn:
+                raise ValueError(f"{module.__name__}: the case label {text!r} has another Bengali label already")
     return {module.EXERCISE.name: module.EXERCISE for module in modules}
 
 
