@@ -67,7 +67,7 @@ def judge_returned(value, want, tol: float) -> tuple[str, dict]:
     try:
         delivered = datafmt.decode(datafmt.loads(datafmt.dumps(datafmt.encode(value))))
     except Exception as exc:  # anything the format refuses (or that breaks while encoding) fails
-        return "unreadable", {"why": str(exc)[:200]}
+        return "unreadable", {"why": str(exc)[:datafmt.TEXT_CHARS]}
     return judge(delivered, want, tol)
 
 
@@ -99,7 +99,7 @@ def check(qid: str, function, lang: str = "en") -> bool:
             print(f"{where}: {message('not_implemented', lang)}")
             continue
         except Exception as exc:  # the student's code: any failure is feedback
-            print(f"{where}: {message('raised', lang, exc=type(exc).__name__ + ': ' + str(exc)[:200])}")
+            print(f"{where}: {message('raised', lang, exc=type(exc).__name__ + ': ' + str(exc)[:datafmt.TEXT_CHARS])}")
             continue
         key, fields = judge_returned(got, q.reference(*as_delivered(case.args)), q.tol)
         passed += key == "passed"

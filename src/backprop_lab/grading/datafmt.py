@@ -15,6 +15,7 @@ import numpy as np
 from ..testfns import TEST_FUNCTIONS, Fn
 
 MAX_BYTES = 32 * 1024 * 1024  # a larger reply is refused, not parsed
+TEXT_CHARS = 200  # of an error message, kept in a reply, a result or a self-check line
 
 
 class DataError(ValueError):

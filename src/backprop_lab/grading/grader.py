@@ -205,7 +205,7 @@ def grade_one(plan: Plan, path: Path, timeout: float, unsafe: bool = False,
         })
     notes = [_both("seed", seed=plan.seed)] + _protection_notes(base)
     if cell_errors and isinstance(cell_errors, list):
-        notes.append(_both("cell_errors", errors="; ".join(str(e)[:200] for e in cell_errors[:5])))
+        notes.append(_both("cell_errors", errors="; ".join(str(e)[:datafmt.TEXT_CHARS] for e in cell_errors[:5])))
     finished = any(isinstance(r, dict) and r.get("done") is True for r in run.records)
     if run.stopped == "too_large":
         status = "error"
@@ -228,7 +228,7 @@ def grade_one(plan: Plan, path: Path, timeout: float, unsafe: bool = False,
     else:
         status = "not_attempted"  # only stubs, or nothing at all
     if run.reply_error and run.stopped != "too_large":
-        notes.append(_both("unreadable_reply", why=run.reply_error[:200]))
+        notes.append(_both("unreadable_reply", why=run.reply_error[:datafmt.TEXT_CHARS]))
     base["extra_data"]["used"] = {"seconds": round(run.seconds, 2), "cpu_seconds": round(run.cpu_seconds, 2)}
     return _result(base, status, total, "\n\n".join(notes), tests)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from .. import exercises
 from . import grader, sandbox
 
+GRADER_ERROR_CHARS = 500  # of a fault of the grader itself, for the instructor
+
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once when Gradescope builds the autograder image.
 set -euo pipefail
@@ -80,7 +82,7 @@ def run(exercise: str, submission_dir: Path, results: Path, timeout: float = san
         else:
             result = grader.grade_one(plan, notebooks[0], timeout, unsafe)
     except Exception as exc:  # whatever it is, Gradescope gets a result that says so
-        why = f"{type(exc).__name__}: {str(exc)[:500]}"
+        why = f"{type(exc).__name__}: {str(exc)[:GRADER_ERROR_CHARS]}"
         if plan is None:
             result = {"score": 0.0, "output": f"grader error: {why}", "tests": [],
                       "extra_data": {"status": "error", "exercise": exercise}}

@@ -31,6 +31,8 @@ import os
 import sys
 import traceback
 
+from backprop_lab.grading.datafmt import TEXT_CHARS
+
 STUBS = ("# YOUR CODE HERE", "# তোমার কোড এখানে লেখো")
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
@@ -76,7 +78,7 @@ def _parse(cell: str, label: str):
         except SyntaxError:  # perhaps only because of magics: the cell without them
             return ast.parse(python_source(cell), label), None
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
-        return None, f"{label.strip('<>')}: {type(exc).__name__}: {str(exc)[:200]}"
+        return None, f"{label.strip('<>')}: {type(exc).__name__}: {str(exc)[:TEXT_CHARS]}"
 
 
 def solution_names(tree: ast.Module, source: str) -> set[str]:
@@ -164,7 +166,7 @@ def _run(statements, namespace, errors):
             exec(compile(ast.Module(body=[node], type_ignores=[]), label, "exec"), namespace)
         except BaseException as exc:  # a broken statement must not stop the others
             if errors is not None:
-                errors.append(f"{label.strip('<>')}: {type(exc).__name__}: {str(exc)[:200]}")
+                errors.append(f"{label.strip('<>')}: {type(exc).__name__}: {str(exc)[:TEXT_CHARS]}")
 
 
 def main() -> None:
@@ -230,7 +232,7 @@ def main() -> None:
             except BaseException as exc:
                 last = traceback.extract_tb(exc.__traceback__)[-1:]
                 where = f" (line {last[0].lineno})" if last else ""
-                outcomes.append({"status": "raised", "error": f"{type(exc).__name__}: {str(exc)[:200]}{where}"})
+                outcomes.append({"status": "raised", "error": f"{type(exc).__name__}: {str(exc)[:TEXT_CHARS]}{where}"})
             snapshot.restore()
         send({"qid": call["qid"], "outcomes": outcomes, "torch_attempted": _NoTorch.attempted})
     send({"done": True})
