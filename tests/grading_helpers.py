@@ -37,21 +37,25 @@ def results(out: Path, sid: str) -> dict:
 
 
 def sandbox_processes() -> list[int]:
-    """Processes anywhere on this machine that run inside (or escaped from) a sandbox."""
+    """Processes anywhere on this machine that run inside (or escaped from) a sandbox that this
+    test process started (its marker says so), whatever other graders run on the machine."""
     found = []
     needle = f"{sandbox.MARKER_ENV}=".encode()
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit() and int(proc.name) != os.getpid():
             try:
-                if needle in (proc / "environ").read_bytes():
-                    found.append(int(proc.name))
+                entries = (proc / "environ").read_bytes().split(b"\0")
             except OSError:
-                pass
+                continue
+            markers = {e[len(needle):].decode(errors="replace") for e in entries if e.startswith(needle)}
+            if markers & sandbox.ISSUED_MARKERS:
+                found.append(int(proc.name))
     return found
 
 
 def staging_leftovers() -> list[str]:
-    return sorted(p.name for p in Path(tempfile.gettempdir()).glob("backprop-grade-*"))
+    """This test process's staging folders still on the host (another grader's are not ours)."""
+    return sorted(p.name for p in Path(tempfile.gettempdir()).glob(f"{sandbox.STAGING_PREFIX}*"))
 
 
 def probe(code: str, *, no_torch: bool = True, no_helpers: bool = True, timeout: float = 60, **limits):

@@ -58,6 +58,8 @@ from .view import (  # noqa: F401 (the view's sizes are part of this module's in
 TIME_LIMIT = 120.0  # wall time per submission, for the CLI and Gradescope alike
 CPU_SECONDS = 20.0  # CPU time per submission (all its processes); the masters need a few seconds
 IDLE_SECONDS = 8.0  # no CPU used and nothing runnable for this long: it is waiting for nothing
+STAGING_PREFIX = f"backprop-grade-{os.getpid()}-"  # this grader's staging folders, whoever else grades here
+ISSUED_MARKERS: set[str] = set()  # every sandbox's marker from this process, to find its own survivors
 
 
 class SandboxUnavailable(RuntimeError):
@@ -136,9 +138,10 @@ def run(job: dict, timeout: float, *, unsafe: bool = False, cpu_seconds: float =
     submission's faults. Raises SandboxUnavailable when there is no sandbox and not ``unsafe``."""
     require_sandbox(unsafe)
     bwrap = bwrap_path()
-    staging = Path(tempfile.mkdtemp(prefix="backprop-grade-"))  # the grader's, never writable inside
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))  # the grader's, never writable inside
     cgroups = Cgroups()
     marker = uuid.uuid4().hex
+    ISSUED_MARKERS.add(marker)
     result = RunResult()
     start = time.monotonic()
     read_fd = write_fd = None
