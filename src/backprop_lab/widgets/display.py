@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import ipywidgets as W
 import matplotlib
 import numpy as np
+from matplotlib import ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
@@ -170,6 +171,23 @@ def _for_log_plot(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values) & (values > 0), values, np.nan)
 
 
+def _style_log_axes(ax, xbins: int) -> None:
+    """The explorer's axes, live or static: log y with few ticks, integer layers on x, a light grid."""
+    ax.set_yscale("log")
+    # Few ticks, no minor ticks: text is most of the cost of a redraw.
+    ax.yaxis.set_major_locator(ticker.LogLocator(numticks=5))
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=xbins, integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _seed_control(seed: int, lang: str) -> W.BoundedIntText:
+    """The seed box both widgets have: any seed NumPy's default_rng takes as an int32."""
+    return W.BoundedIntText(value=seed, min=0, max=2**31 - 1, description=i18n.say(_WORDS, "seed", lang),
+                            style=_description_style(), layout=W.Layout(width="12em"))
+
+
 def _dropdown_options(lang: str, values) -> list[tuple[str, str]]:
     return [(i18n.column(_WORDS, lang).get(v, v), v) for v in values]
 
@@ -189,6 +207,13 @@ class _Display:
 
     def update(self) -> None:
         raise NotImplementedError
+
+    def _connect(self) -> None:
+        """Make every control call update(), then draw the first time (the end of each __init__)."""
+        self._held = 0
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.update()
 
     def _on_change(self, change) -> None:
         if not self._held:

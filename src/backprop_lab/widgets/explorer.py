@@ -10,7 +10,6 @@ from functools import lru_cache
 import ipywidgets as W
 import matplotlib
 import numpy as np
-from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from .. import i18n, network
@@ -27,6 +26,8 @@ from .display import (
     _plot_style,
     _plot_text,
     _png,
+    _seed_control,
+    _style_log_axes,
 )
 
 EXPLORER_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
@@ -99,8 +100,7 @@ class GradientFlowExplorer(_Display):
             "width": W.IntSlider(value=width, min=4, max=256, step=4, continuous_update=False,
                                  description=words["width"], style=style),
             "residual": W.Checkbox(value=residual, description=words["residual"], indent=False),
-            "seed": W.BoundedIntText(value=seed, min=0, max=2**31 - 1, description=words["seed"], style=style,
-                                     layout=W.Layout(width="12em")),
+            "seed": _seed_control(seed, lang),
         }
         c = self.controls
         self._build_figure()
@@ -113,10 +113,7 @@ class GradientFlowExplorer(_Display):
             self.image,
             self.summary,
         ])
-        self._held = 0
-        for control in self.controls.values():
-            control.observe(self._on_change, names="value")
-        self.update()
+        self._connect()
 
     def _build_figure(self) -> None:
         lang = self.lang
@@ -127,14 +124,8 @@ class GradientFlowExplorer(_Display):
             for ax, key, colour in zip(self._axes, ("grad", "spread"), OKABE_ITO):
                 (line,) = ax.plot([], [], color=colour, marker="o", markersize=3, linewidth=1.5)
                 self._lines.append(line)
-                ax.set_yscale("log")
+                _style_log_axes(ax, xbins=5)
                 ax.set_title(_plot_text(lang, key), fontsize=9)
-                # Few ticks, no minor ticks: text is most of the cost of a redraw.
-                ax.yaxis.set_major_locator(ticker.LogLocator(numticks=5))
-                ax.yaxis.set_minor_locator(ticker.NullLocator())
-                ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=5, integer=True))
-                ax.grid(True, alpha=0.3)
-                ax.spines[["top", "right"]].set_visible(False)
             fig.supxlabel(_plot_text(lang, "layer"), fontsize=9)
             # A fixed layout, computed once: tight_layout on every update would cost a draw.
             fig.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.88, wspace=0.28)
@@ -210,15 +201,10 @@ def small_multiples(depths, activations, init: str = "xavier", lang: str = "en",
                 layers = np.arange(1, d + 1)
                 ax.plot(layers, _for_log_plot(grad), color=OKABE_ITO[0], marker="o", markersize=2, linewidth=1.2)
                 ax.plot(layers, _for_log_plot(spread), color=OKABE_ITO[1], linestyle="--", linewidth=1.2)
-                ax.set_yscale("log")
+                _style_log_axes(ax, xbins=4)
                 if limits is not None:
                     ax.set_ylim(*limits)
                 ax.set_xlim(0.5, d + 0.5)
-                ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=4, integer=True))
-                ax.yaxis.set_major_locator(ticker.LogLocator(numticks=5))
-                ax.yaxis.set_minor_locator(ticker.NullLocator())
-                ax.grid(True, alpha=0.3)
-                ax.spines[["top", "right"]].set_visible(False)
                 ax.set_title(f"{a}, D = {d}", fontsize=9)
         handles = [matplotlib.lines.Line2D([], [], color=OKABE_ITO[0], marker="o", markersize=2),
                    matplotlib.lines.Line2D([], [], color=OKABE_ITO[1], linestyle="--")]

@@ -25,6 +25,7 @@ from .display import (
     _plot_style,
     _plot_text,
     _png,
+    _seed_control,
 )
 
 VIS_MAX_LAYERS = 8  # the visualizer draws at most this many layers after the input...
@@ -129,8 +130,7 @@ class BackpropVisualizer(_Display):
                                description=words["loss"], style=style),
             "init": W.Dropdown(options=_dropdown_options(lang, network.INITS), value=init,
                                description=words["init"], style=style),
-            "seed": W.BoundedIntText(value=seed, min=0, max=2**31 - 1, description=words["seed"], style=style,
-                                     layout=W.Layout(width="12em")),
+            "seed": _seed_control(seed, lang),
             "x": W.Text(value=x, description=words["x"], continuous_update=False, style=style, layout=text_layout),
             "y": W.Text(value=y, description=words["y"], continuous_update=False, style=style, layout=text_layout),
         }
@@ -151,10 +151,7 @@ class BackpropVisualizer(_Display):
             self.image,
             self.table,
         ])
-        self._held = 0
-        for control in self.controls.values():
-            control.observe(self._on_change, names="value")
-        self.update()
+        self._connect()
 
     # The computation --------------------------------------------------------------------
     def _read(self) -> tuple[network.MLP, np.ndarray, np.ndarray, str]:
