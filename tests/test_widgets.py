@@ -269,6 +269,8 @@ INVALID = [  # (change, words of the English message, words of the Bengali messa
     (dict(y="1, 2, 3"), "must have 2 numbers (the size of layer 3)", "2টি সংখ্যা থাকতে হবে"),
     (dict(loss="cross_entropy", y="0.5, 0.6"), "class index from 0 to 1", "শ্রেণির সূচক"),
     (dict(loss="cross_entropy", y="2"), "class index from 0 to 1", "শ্রেণির সূচক"),
+    (dict(loss="cross_entropy", output="sigmoid", y="1"), "output activation must be identity", "হতে হবে identity"),
+    (dict(loss="cross_entropy", output="tanh", y="1"), "with tanh the softmax", "tanh দিলে সফটম্যাক্স"),
     (dict(sizes="2, 2", hidden="identity", output="identity", init="normal", x="1e300, -1e300", y="0, 0"),
      "overflowed", "সীমা ছাড়িয়ে"),
 ]

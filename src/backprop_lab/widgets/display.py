@@ -67,6 +67,10 @@ _WORDS = i18n.table("widgets", {
                         "or {n} probabilities that are at least 0 and add up to 1.",
                   "bn": "সফটম্যাক্স ক্রস-এনট্রপির জন্য লক্ষ্য মান y হয় 0 থেকে {last} পর্যন্ত একটি শ্রেণির সূচক, "
                         "নয়তো {n}টি সম্ভাবনা, যেগুলোর প্রতিটি 0 বা তার বেশি আর যাদের যোগফল 1।"},
+    "ce_output": {"en": "Softmax cross-entropy takes the logits, so the output activation must be identity; "
+                        "with {output} the softmax would act on squashed values, the bug of chapter 4.",
+                  "bn": "সফটম্যাক্স ক্রস-এনট্রপি নেয় লজিট, তাই আউটপুট স্তরের সক্রিয়করণ হতে হবে identity; "
+                        "{output} দিলে সফটম্যাক্স কাজ করত চেপে আনা মানের ওপর, অধ্যায় 4-এর সেই ভুল।"},
     "overflow": {"en": "The values overflowed (inf or nan): try smaller inputs or another initialisation.",
                  "bn": "মানগুলো সীমা ছাড়িয়ে গেছে (inf বা nan): ছোট ইনপুট বা অন্য ইনিশিয়ালাইজেশন চেষ্টা করো।"},
     "kept": {"en": "The last valid result is still shown.", "bn": "শেষ বৈধ ফলাফলটিই দেখানো হচ্ছে।"},

@@ -101,7 +101,8 @@ class BackpropVisualizer(_Display):
 
     Controls (``controls[name]``): ``sizes`` (text, e.g. "4,5,3,2": ``n_0, ..., n_D``),
     ``hidden`` (the activation of layers ``1..D-1``), ``output`` (the activation of layer
-    ``D``), ``loss`` (mse or cross_entropy), ``init`` and ``seed`` (how the weights are
+    ``D``), ``loss`` (mse or cross_entropy, which takes logits and so needs the output
+    activation identity; any other is refused with a message), ``init`` and ``seed`` (how the weights are
     drawn; biases are 0), ``x`` (the input, ``n_0`` numbers) and ``y`` (the target: ``n_D``
     numbers, or for cross-entropy also one class index).
 
@@ -156,6 +157,8 @@ class BackpropVisualizer(_Display):
     # The computation --------------------------------------------------------------------
     def _read(self) -> tuple[network.MLP, np.ndarray, np.ndarray, str]:
         s, words = self.settings(), i18n.column(_WORDS, self.lang)
+        if s["loss"] == "cross_entropy" and s["output"] != "identity":
+            raise _InputError("ce_output", output=s["output"])
         sizes = _parse_sizes(s["sizes"])
         x = _parse_vector(s["x"], words["x"])
         if x.size != sizes[0]:
