@@ -1,3 +1,4 @@
+import ast
 import warnings
 
 import matplotlib
@@ -5,6 +6,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
@@ -62,3 +64,39 @@ def test_english_setup_and_palette():
 def test_unknown_language_is_refused():
     with pytest.raises(ValueError, match="'en' or 'bn'"):
         plotting.setup("fr")
+
+
+def test_a_bengali_label_with_mathtext_is_refused():
+    plotting.setup("bn")
+    try:
+        with pytest.raises(ValueError, match="mathtext"):
+            plotting.tr("weight $w_t$", "ওজন $w_t$")
+        assert plotting.tr("weight wₜ", "ওজন wₜ") in ("ওজন wₜ", "weight wₜ")
+    finally:
+        plotting.setup("en")
+    assert not plotting.mixes_bengali_and_mathtext("দাম $5")  # one dollar sign is not a formula
+
+
+def _string_constants(source: str):
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
+        elif isinstance(node, ast.JoinedStr):  # an f-string: its literal parts
+            yield "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+
+
+def test_no_string_in_the_course_mixes_bengali_and_mathtext(root):
+    """Plot labels are strings in code: none of them, in any notebook or in the package,
+    puts Bengali beside $...$ (tr refuses it at run time; this finds it without running)."""
+    notebooks = [p for folder in ("book", "solutions", "exercises", "jupyter") for p in (root / folder).rglob("*.ipynb")]
+    assert len(notebooks) > 60
+    found = []
+    for path in notebooks:
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type == "code":
+                found += [f"{path.relative_to(root)} cell {index}: {s!r}" for s in _string_constants(cell.source)
+                          if plotting.mixes_bengali_and_mathtext(s)]
+    for path in (root / "src").rglob("*.py"):
+        found += [f"{path.relative_to(root)}: {s!r}" for s in _string_constants(path.read_text(encoding="utf-8"))
+                  if plotting.mixes_bengali_and_mathtext(s) and "mathtext" not in s.lower()]
+    assert not found, "\n".join(found)

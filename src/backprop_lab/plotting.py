@@ -8,6 +8,7 @@ draw broken glyphs.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 import matplotlib
@@ -15,7 +16,8 @@ from matplotlib import font_manager
 
 from . import i18n
 
-__all__ = ["OKABE_ITO", "BENGALI_FONT", "setup", "tr", "can_shape_bengali", "register_bengali_font"]
+__all__ = ["OKABE_ITO", "BENGALI_FONT", "setup", "tr", "can_shape_bengali", "register_bengali_font",
+           "mixes_bengali_and_mathtext"]
 
 # Okabe & Ito's palette: distinguishable under every common colour-vision deficiency.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -68,8 +70,24 @@ def setup(lang: str = "en") -> None:
     )
 
 
+_BENGALI = re.compile("[\u0980-\u09FF]")
+
+
+def mixes_bengali_and_mathtext(label: str) -> bool:
+    """Whether ``label`` holds Bengali letters and a ``$...$`` formula.
+
+    Mathtext draws glyph by glyph, without the shaping engine, so Bengali next to it comes
+    out broken (conjuncts such as ক্ষ split apart); write the symbols in Unicode instead
+    (wₜ, ηλ, ‖w‖, ±).
+    """
+    return bool(_BENGALI.search(label)) and label.count("$") >= 2
+
+
 def tr(en: str, bn: str) -> str:
     """The label for the current edition; English where Bengali cannot be shaped."""
+    if mixes_bengali_and_mathtext(bn):
+        raise ValueError(f"a Bengali plot label cannot hold $...$ mathtext (it breaks the shaping): {bn!r}; "
+                         "write the symbols in Unicode instead")
     if _state["lang"] == "bn" and can_shape_bengali():
         return bn
     return en
