@@ -20,8 +20,10 @@ book: $(READY)
 	$(VENV)/bin/jupyter-book build . --builder html --warningiserror --keep-going --quiet
 
 ## test: the linter, then every test: package, parity, notebooks (strict nbval), and the built HTML in headless Chromium
+## (TEST_JOBS pytest workers, one test file or notebook per worker at a time; TEST_JOBS=0 runs them in one process)
+TEST_JOBS ?= 2
 test: book lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile
 
 ## lint: ruff over the package, the tests, the benchmarks and the book's extensions (configured in pyproject.toml)
 lint: $(READY)
