@@ -44,5 +44,5 @@ def setup_colab() -> None:
     if not can_shape_bengali():
         print(
             "This matplotlib cannot shape Bengali script, so plot labels will be in English. "
-            "এই matplotlib বাংলা লেখা ঠিকভাবে জোড়া দিতে পারে না, তাই প্লটের লেবেল ইংরেজিতে থাকবে।"
+            "এই matplotlib বাংলার যুক্তাক্ষর আর কার-চিহ্ন ঠিকভাবে সাজাতে পারে না, তাই প্লটের লেবেল ইংরেজিতে থাকবে।"
         )

@@ -63,7 +63,7 @@ MESSAGES = i18n.table("exercise feedback", {
     "bad_reference": {"en": "the reference answer is not finite: a problem of the grader, not of your answer (tell the instructor)",
                       "bn": "সঠিক উত্তরটি সসীম নয়: এটি মূল্যায়নকারীর সমস্যা, তোমার উত্তরের নয় (শিক্ষককে জানাও)"},
     "unreadable": {"en": "returned something that is not numbers ({why})", "bn": "সংখ্যা নয় এমন কিছু ফেরত দিয়েছে ({why})"},
-    "raised": {"en": "raised {exc}", "bn": "{exc} ত্রুটি দেখিয়েছে"},
+    "raised": {"en": "raised {exc}", "bn": "ত্রুটি দেখা দিয়েছে: {exc}"},
     "not_implemented": {"en": "not answered yet (NotImplementedError)", "bn": "এখনও উত্তর লেখা হয়নি (NotImplementedError)"},
     "missing": {"en": "no function named {name} is defined", "bn": "{name} নামে কোনো ফাংশন সংজ্ঞায়িত নেই"},
     "torch": {"en": "uses PyTorch, which this question forbids", "bn": "PyTorch ব্যবহার করেছে, যা এই প্রশ্নে নিষেধ"},
@@ -73,7 +73,7 @@ MESSAGES = i18n.table("exercise feedback", {
 
 
 CASE_LABELS_BN = {
-    "random": "এলোমেলো ইনপুট",
+    "random": "র‍্যান্ডম ইনপুট",
     "non-square": "অবর্গাকার আকৃতি",
     "zeros": "শূন্য",
     "one entry": "একটিমাত্র উপাদান",
@@ -138,7 +138,7 @@ CASE_LABELS_BN = {
     "Swish, 2-D input": "Swish, 2-D ইনপুট",
     # ex09
     "no dropout (p = 0)": "ড্রপআউট নেই (p = 0)",
-    "all units dropped": "সব একক বাদ পড়েছে",
+    "all units dropped": "সব নিউরন বাদ পড়েছে",
     "evaluation mode": "মূল্যায়ন মোড",
     "evaluation mode, 2-D input": "মূল্যায়ন মোড, 2-D ইনপুট",
     "the training set itself": "প্রশিক্ষণ সেটটি নিজেই",

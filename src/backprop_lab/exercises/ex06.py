@@ -169,7 +169,7 @@ LABELS_BN = {
     "He": "He",
     "leaky ReLU": "লিকি ReLU",
     "leaky ReLU, slope 1 (linear)": "লিকি ReLU, ঢাল 1 (রৈখিক)",
-    "random widths": "এলোমেলো প্রস্থ",
+    "random widths": "র‍্যান্ডম প্রস্থ",
     "one input": "একটিমাত্র ইনপুট",
     # q3
     "sigmoid, depth 30, beta = 1": "সিগময়েড, গভীরতা 30, beta = 1",
@@ -177,7 +177,7 @@ LABELS_BN = {
     "ReLU, small beta": "ReLU, ছোট beta",
     "beta = 0 (identity hidden layers)": "beta = 0 (লুকানো স্তরগুলো অভেদ ম্যাপ)",
     # q4
-    "random": "এলোমেলো ইনপুট",
+    "random": "র‍্যান্ডম ইনপুট",
     "a corrupted batch (large gradient)": "একটি নষ্ট ব্যাচ (বড় গ্রেডিয়েন্ট)",
     "below the threshold": "সীমার নিচে",
     "one array": "একটিমাত্র অ্যারে",

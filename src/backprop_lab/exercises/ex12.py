@@ -111,7 +111,7 @@ LABELS_BN = {
     "a batch of sequences": "ক্রমের একটি ব্যাচ",
     "one step (T = 1)": "একটিমাত্র ধাপ (T = 1)",
     "zero input": "শূন্য ইনপুট",
-    "saturated units (large weights)": "সম্পৃক্ত একক (বড় ওজন)",
+    "saturated units (large weights)": "সম্পৃক্ত নিউরন (বড় ওজন)",
     "a long sequence": "একটি লম্বা ক্রম",
     "window 1 (each error stays in its step)": "জানালা 1 (প্রতিটি ত্রুটি নিজের ধাপেই থাকে)",
     "window as long as the sequence (no truncation)": "ক্রমের সমান লম্বা জানালা (কোনো ছাঁটাই নেই)",

@@ -118,7 +118,7 @@ LABELS_BN = {
     "large scores": "বড় স্কোর",
     "causal, one token": "কার্যকারণ মাস্ক, একটিমাত্র টোকেন",
     "more queries than keys": "কি-এর চেয়ে বেশি কোয়েরি",
-    "random mask": "এলোমেলো মাস্ক",
+    "random mask": "র‍্যান্ডম মাস্ক",
     "padding keys": "প্যাডিংয়ের কি",
     "no mask at all": "কোনো মাস্কই নেই",
     "one key allowed": "কেবল একটি কি অনুমোদিত",

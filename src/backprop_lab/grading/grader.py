@@ -48,12 +48,12 @@ TEXT = i18n.table("grader", {
                      "bn": "এই জমায় মূল্যায়নকারী নিজেই ব্যর্থ হয়েছে ({error}); শিক্ষককে জানাও।"},
     "timeout_question": {"en": "Did not finish within the time limit.", "bn": "সময়সীমার মধ্যে শেষ হয়নি।"},
     "crashed": {"en": "The notebook stopped before its functions could be called (exit code {code}).",
-                "bn": "ফাংশনগুলো ডাকার আগেই নোটবুকটি থেমে গেছে (exit code {code})।"},
+                "bn": "ফাংশনগুলো ডাকার আগেই নোটবুকটি থেমে গেছে (এক্সিট কোড {code})।"},
     "unreadable_reply": {"en": "Part of the notebook's reply could not be read ({why}).",
                          "bn": "নোটবুকের উত্তরের একাংশ পড়া যায়নি ({why})।"},
     "cell_errors": {"en": "Cells that raised an error: {errors}", "bn": "যেসব সেলে ত্রুটি হয়েছে: {errors}"},
     "seed": {"en": "Graded on fresh random inputs (seed {seed}) and edge cases.",
-             "bn": "নতুন এলোমেলো ইনপুট (seed {seed}) ও বিশেষ কেস দিয়ে মূল্যায়ন করা হয়েছে।"},
+             "bn": "নতুন র‍্যান্ডম ইনপুট (সিড {seed}) ও বিশেষ কেস দিয়ে মূল্যায়ন করা হয়েছে।"},
 })
 
 
