@@ -234,11 +234,20 @@ def test_chapter_pages_launch_and_download_their_jupyter_edition(root, site):
         assert any("colab.research.google.com" in h for h in launch) and any("mybinder.org" in h for h in launch), page
         for href in launch:
             assert href.endswith(copy) and rel not in href, f"{page.name}: {href}"
-        download = [a["href"] for a in soup.select(".dropdown-download-buttons a[href$='.ipynb']")]
-        assert len(download) == 1, page
-        served = (page.parent / download[0]).resolve()
-        assert served.read_bytes() == (root / copy).read_bytes(), f"{page.name}: the .ipynb download is not {copy}"
-    for page in (site / "exercises" / "en").glob("ex*.html"):
+        _assert_download(page, root / copy)
+    for page in sorted((site / "exercises").glob("*/ex*.html")):
         soup = _header(page)
         colab = [a["href"] for a in soup.select(".dropdown-launch-buttons a[href*='colab']")]
         assert colab and colab[0].endswith(page.relative_to(site).with_suffix(".ipynb").as_posix())
+        _assert_download(page, root / page.relative_to(site).with_suffix(".ipynb"))
+
+
+def _assert_download(page: Path, notebook: Path):
+    """The page's one .ipynb download serves `notebook`, named by its edition (the two editions'
+    files would overwrite each other in a Downloads folder)."""
+    download = [a["href"] for a in _header(page).select(".dropdown-download-buttons a[href$='.ipynb']")]
+    assert len(download) == 1, page
+    edition = page.parent.name
+    assert download[0].endswith(f"/{page.stem}-{edition}.ipynb"), download[0]
+    served = (page.parent / download[0]).resolve()
+    assert served.read_bytes() == notebook.read_bytes(), f"{page.name}: the .ipynb download is not {notebook}"
