@@ -210,10 +210,11 @@ def mark_bengali_runs(html: str) -> str:
 
 
 # Inline math and the Bengali ending written onto it ($B$টি, $W$-এর, $x$।): a line must not
-# break between them, or the ending starts the next line on its own.
+# break between them, or the ending starts the next line on its own. A formula of more than 48
+# characters of TeX is left free: on a phone it fills a line, and with its ending it would not fit.
 MATH_WITH_SUFFIX = re.compile(
     r'(?<!<span class="math-with-suffix">)'  # not twice: an incremental build keeps pages
-    r'(<span class="math notranslate nohighlight">[^<]*</span>)(-?[\u0980-\u09ff\u200c\u200d]+)'
+    r'(<span class="math notranslate nohighlight">[^<]{1,48}</span>)(-?[\u0980-\u09ff\u200c\u200d]+)'
 )
 
 
